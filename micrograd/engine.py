@@ -1,0 +1,16 @@
+"""micrograd's engine: the scalar `Value` and its autograd.
+
+`Value` here is the compiled handle from `micrograd_c`; it behaves like the
+original micrograd's class (same ops, same numbers, same `backward()`).
+
+>>> from micrograd.engine import Value
+>>> a = Value(2.0); b = Value(-3.0)
+>>> c = (a * b + 1).relu() + a ** 2
+>>> c.backward()
+>>> c.data, a.grad, b.grad
+(4.0, 4.0, 0.0)
+"""
+
+from micrograd_c import Value
+
+__all__ = ["Value"]

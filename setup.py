@@ -1,0 +1,51 @@
+"""Build the Cython core (src/micrograd_c) with setuptools.
+
+Environment switches:
+  MICROGRAD_C_ASAN=1   build with AddressSanitizer (see scripts/asan-tests.sh)
+  MICROGRAD_C_DEBUG=1  build without optimisation, with debug symbols
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from Cython.Build import cythonize
+
+MODULES = ["arena", "graph", "value"]
+
+# Bit-for-bit agreement with Python's float math: never contract a*b+c into a
+# fused multiply-add, never relax IEEE semantics.
+compile_args = ["-O2", "-ffp-contract=off", "-fno-fast-math"]
+link_args = []
+if os.environ.get("MICROGRAD_C_DEBUG") == "1":
+    compile_args = ["-O0", "-g", "-ffp-contract=off"]
+if os.environ.get("MICROGRAD_C_ASAN") == "1":
+    compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]
+    link_args += ["-fsanitize=address"]
+if sys.platform == "win32":
+    compile_args, link_args = ["/O2", "/fp:precise"], []
+
+extensions = [
+    Extension(
+        f"micrograd_c.{name}",
+        [f"src/micrograd_c/{name}.pyx"],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    )
+    for name in MODULES
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        include_path=["src"],
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "initializedcheck": False,
+            "cdivision": True,
+            "embedsignature": True,
+        },
+    ),
+)

@@ -1,0 +1,127 @@
+# The node arena: every graph node is a Node struct in one contiguous,
+# growable array owned by a single process-wide Arena.
+#
+# Ownership. A node is referenced by (a) at most one live Python handle
+# (a `Value`), (b) each parent node that lists it as a child (once per slot,
+# so `a + a` holds two references) and (c) recorded tapes. `refs` counts all
+# of them; the node returns to the free list when it drops to zero, and its
+# children are released iteratively from `Arena.stack` (no C recursion, so
+# a 10^6-long chain frees safely).
+#
+# Slot 0 is a permanent sentinel: a handle whose index is 0 owns nothing,
+# which is what a freshly allocated (zero-filled) handle holds.
+
+from libc.stdint cimport int32_t, uint32_t, uint8_t
+from cpython.object cimport PyObject
+
+
+ctypedef struct Node:
+    double data
+    double grad
+    double c            # the op's constant (the exponent of OP_POW)
+    int32_t a           # first child, -1 if none; next free slot while free
+    int32_t b           # second child, -1 if none
+    int32_t refs        # handle + parents + tapes referring to this node
+    uint32_t mark       # epoch of the last topological sort that saw it
+    PyObject* handle    # borrowed: the live Value for this node, or NULL
+    uint8_t op          # op code (ops.pxd)
+    uint8_t flags       # NODE_* bits below
+
+
+# Op codes; what each op computes is in ops.pxd.
+cdef enum:
+    OP_LEAF = 0     # a Value made from a number
+    OP_ADD          # a + b
+    OP_MUL          # a * b
+    OP_POW          # a ** c, c a number
+    OP_POWV         # a ** b, b a Value
+    OP_RELU
+    OP_TANH
+    OP_EXP
+    OP_LOG
+    OP_SIGMOID
+    OP_CUSTOM       # Value(data, _children, _op) made by user code: no backward
+    OP_FREE         # a slot on the free list
+    N_OPS
+
+
+cdef enum:
+    NODE_INT_CONST = 1  # OP_POW's exponent was an integer: `_op` prints '**2'
+    NODE_EXTRA = 2      # has an entry in the Python-side extras table
+
+
+ctypedef void (*release_hook)(int32_t idx) noexcept
+
+
+ctypedef struct Arena:
+    Node* nodes
+    int32_t* stack      # work stack: freeing cascade and DFS (capacity slots)
+    int32_t* topo       # topological order of the last backward (capacity)
+    uint8_t* cursor     # DFS child cursor, parallel to `stack` (capacity)
+    int32_t capacity    # slots allocated in every array above
+    int32_t top         # slots ever handed out (high-water mark)
+    int32_t free_head   # first free slot, -1 if none
+    int32_t live        # nodes alive, not counting the sentinel
+    int32_t pending     # entries on `stack` waiting to be released
+    bint releasing      # a release cascade is running
+    uint32_t epoch      # current topological-sort epoch
+    release_hook on_extra_release   # called for freed NODE_EXTRA nodes
+
+
+cdef Arena* get_arena() noexcept
+cdef int arena_grow(Arena* A, int32_t need) except -1
+cdef void arena_release(Arena* A, int32_t idx) noexcept
+cdef uint32_t arena_next_epoch(Arena* A) noexcept
+
+
+cdef inline int arena_reserve(Arena* A, int32_t n) except -1:
+    """Make sure the next `n` node_new calls cannot fail."""
+    cdef int32_t spare = A.capacity - A.top
+    cdef int32_t i = A.free_head
+    while spare < n and i >= 0:   # count free-list slots only when needed
+        spare += 1
+        i = A.nodes[i].a
+    if spare < n:
+        return arena_grow(A, A.top + n)
+    return 0
+
+
+cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
+                             int32_t a, int32_t b, double c) except -1:
+    """Allocate a node (refs 0) whose children are `a` and `b` (-1: none).
+
+    The new node takes a reference on each child.
+    """
+    cdef int32_t i = A.free_head
+    cdef Node* n
+    if i >= 0:
+        A.free_head = A.nodes[i].a
+    else:
+        if A.top == A.capacity:
+            arena_grow(A, A.top + 1)
+        i = A.top
+        A.top += 1
+    n = &A.nodes[i]
+    n.data = data
+    n.grad = 0.0
+    n.c = c
+    n.a = a
+    n.b = b
+    n.refs = 0
+    n.mark = 0
+    n.handle = NULL
+    n.op = op
+    n.flags = 0
+    if a >= 0:
+        A.nodes[a].refs += 1
+    if b >= 0:
+        A.nodes[b].refs += 1
+    A.live += 1
+    return i
+
+
+cdef inline void node_decref(Arena* A, int32_t i) noexcept:
+    cdef Node* n = &A.nodes[i]
+    n.refs -= 1
+    if n.refs == 0:
+        arena_release(A, i)

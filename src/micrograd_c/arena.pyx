@@ -1,0 +1,137 @@
+# cython: language_level=3
+"""The process-wide node arena: growth, release cascade, statistics."""
+
+from libc.stdlib cimport realloc, free
+from libc.string cimport memset
+from libc.stdint cimport int64_t
+
+cdef Arena ARENA
+cdef size_t NODE_BYTES = sizeof(Node)
+# Per-slot bytes of the auxiliary arrays (stack, topo, cursor).
+cdef size_t AUX_BYTES = 2 * sizeof(int32_t) + sizeof(uint8_t)
+cdef int32_t FIRST_CAPACITY = 1024
+cdef int32_t MAX_CAPACITY = 0x7FFFFFF0
+
+
+cdef Arena* get_arena() noexcept:
+    return &ARENA
+
+
+cdef int _resize(void** p, size_t nbytes) except -1:
+    cdef void* q = realloc(p[0], nbytes)
+    if q == NULL:
+        raise MemoryError(f"micrograd arena: cannot allocate {nbytes} bytes")
+    p[0] = q
+    return 0
+
+
+cdef int arena_grow(Arena* A, int32_t need) except -1:
+    """Grow every per-slot array so at least `need` slots exist.
+
+    On failure the arena is left as it was (arrays grown so far are merely
+    larger than `capacity` says) and MemoryError is raised.
+    """
+    cdef int64_t cap = A.capacity if A.capacity > 0 else FIRST_CAPACITY
+    while cap < need:
+        cap *= 2
+    if cap > MAX_CAPACITY:
+        if need > MAX_CAPACITY:
+            raise MemoryError("micrograd arena: too many live nodes")
+        cap = MAX_CAPACITY
+    _resize(<void**>&A.nodes, <size_t>cap * sizeof(Node))
+    _resize(<void**>&A.stack, <size_t>cap * sizeof(int32_t))
+    _resize(<void**>&A.topo, <size_t>cap * sizeof(int32_t))
+    _resize(<void**>&A.cursor, <size_t>cap * sizeof(uint8_t))
+    A.capacity = <int32_t>cap
+    return 0
+
+
+cdef void arena_release(Arena* A, int32_t idx) noexcept:
+    """Free node `idx` (refs just reached 0) and every node only it kept alive.
+
+    Iterative over `A.stack`. Re-entrant: a hook that drops Python handles
+    while a cascade runs only queues more work for the running loop.
+    """
+    cdef int32_t j, a, b
+    cdef uint8_t flags
+    cdef Node* n
+    A.stack[A.pending] = idx
+    A.pending += 1
+    if A.releasing:
+        return
+    A.releasing = True
+    while A.pending > 0:
+        A.pending -= 1
+        j = A.stack[A.pending]
+        n = &A.nodes[j]
+        a = n.a
+        b = n.b
+        flags = n.flags
+        n.op = OP_FREE
+        n.flags = 0
+        n.handle = NULL
+        n.a = A.free_head
+        A.free_head = j
+        A.live -= 1
+        if a >= 0:
+            A.nodes[a].refs -= 1
+            if A.nodes[a].refs == 0:
+                A.stack[A.pending] = a
+                A.pending += 1
+        if b >= 0:
+            A.nodes[b].refs -= 1
+            if A.nodes[b].refs == 0:
+                A.stack[A.pending] = b
+                A.pending += 1
+        if flags & NODE_EXTRA and A.on_extra_release != NULL:
+            # May run Python code (dropping handles): re-read everything after.
+            A.on_extra_release(j)
+    A.releasing = False
+
+
+cdef uint32_t arena_next_epoch(Arena* A) noexcept:
+    """A fresh visit mark for a graph traversal; never 0 (new nodes' mark)."""
+    cdef int32_t i
+    A.epoch += 1
+    if A.epoch == 0:
+        for i in range(A.top):
+            A.nodes[i].mark = 0
+        A.epoch = 1
+    return A.epoch
+
+
+def arena_stats():
+    """Return the arena's occupancy: a dict with
+
+    - ``live``: nodes alive now (referenced by a Value, a parent or a tape),
+    - ``capacity``: node slots allocated,
+    - ``bytes``: bytes allocated for the slots and their bookkeeping arrays,
+    - ``node_bytes``: size of one node struct.
+
+    >>> from micrograd_c import arena_stats
+    >>> arena_stats()['live'] >= 0
+    True
+    """
+    return {
+        "live": ARENA.live,
+        "capacity": ARENA.capacity,
+        "bytes": <size_t>ARENA.capacity * (NODE_BYTES + AUX_BYTES),
+        "node_bytes": NODE_BYTES,
+    }
+
+
+cdef int _init_arena() except -1:
+    memset(&ARENA, 0, sizeof(Arena))
+    ARENA.free_head = -1
+    arena_grow(&ARENA, FIRST_CAPACITY)
+    # Slot 0: the sentinel a blank handle points at. Never freed.
+    ARENA.nodes[0].op = OP_LEAF
+    ARENA.nodes[0].a = -1
+    ARENA.nodes[0].b = -1
+    ARENA.nodes[0].refs = 1
+    ARENA.nodes[0].handle = NULL
+    ARENA.top = 1
+    return 0
+
+
+_init_arena()
