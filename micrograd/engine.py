@@ -9,8 +9,11 @@ original micrograd's class (same ops, same numbers, same `backward()`).
 >>> c.backward()
 >>> c.data, a.grad, b.grad
 (4.0, 4.0, 0.0)
+
+`dot(ws, xs, start)` is ``sum((w * x for w, x in zip(ws, xs)), start)`` in
+one C call: the same nodes, the same numbers, without the interpreter loop.
 """
 
-from micrograd_c import Value
+from micrograd_c import Value, dot
 
-__all__ = ["Value"]
+__all__ = ["Value", "dot"]

@@ -17,6 +17,7 @@ an ``activation=`` choice, and input sizes are checked.
 import random
 
 from micrograd.engine import Value
+from micrograd_c.kernels import dense
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 
@@ -27,15 +28,6 @@ ACTIVATIONS = {
     "sigmoid": ("Sigmoid", Value.sigmoid),
     "linear": ("Linear", None),
 }
-
-
-def _inputs(x, nin, who):
-    """x as a sequence of length nin, or ValueError naming both sizes."""
-    if not isinstance(x, (list, tuple)):
-        x = list(x)
-    if len(x) != nin:
-        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
-    return x
 
 
 class Module:
@@ -69,10 +61,10 @@ class Neuron(Module):
         self.activation = activation
 
     def __call__(self, x):
-        x = _inputs(x, len(self.w), "Neuron")
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        f = ACTIVATIONS[self.activation][1] if self.nonlin else None
-        return f(act) if f is not None else act
+        # One C call building the nodes of
+        #   act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
+        # followed by the activation (see micrograd_c.kernels.dense).
+        return dense((self,), x)[0]
 
     def parameters(self):
         return self.w + [self.b]
@@ -93,7 +85,9 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x):
-        out = [n(x) for n in self.neurons]
+        out = dense(self.neurons, x, Neuron)      # all plain Neurons: one C call
+        if out is None:                           # some neuron computes its own way
+            out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
     def parameters(self):

@@ -22,10 +22,9 @@ ctypedef struct Node:
     int32_t a           # first child, -1 if none; next free slot while free
     int32_t b           # second child, -1 if none
     int32_t refs        # handle + parents + tapes referring to this node
-    uint32_t mark       # epoch of the last topological sort that saw it
-    PyObject* handle    # borrowed: the live Value for this node, or NULL
-    uint8_t op          # op code (ops.pxd)
+    uint8_t op          # op code (below; its math is in ops.pxd)
     uint8_t flags       # NODE_* bits below
+    PyObject* handle    # borrowed: the live Value for this node, or NULL
 
 
 # Op codes; what each op computes is in ops.pxd.
@@ -55,9 +54,11 @@ ctypedef void (*release_hook)(int32_t idx) noexcept
 
 ctypedef struct Arena:
     Node* nodes
-    int32_t* stack      # work stack: freeing cascade and DFS (capacity slots)
+    int32_t* stack      # work stack of the release cascade and the DFS
+                        # (2 * capacity + 1 entries)
     int32_t* topo       # topological order of the last backward (capacity)
-    uint8_t* cursor     # DFS child cursor, parallel to `stack` (capacity)
+    uint32_t* marks     # per slot: epoch of the last traversal that saw it;
+                        # apart from the nodes so the DFS stays in cache
     int32_t capacity    # slots allocated in every array above
     int32_t top         # slots ever handed out (high-water mark)
     int32_t free_head   # first free slot, -1 if none
@@ -108,7 +109,7 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
     n.a = a
     n.b = b
     n.refs = 0
-    n.mark = 0
+    A.marks[i] = 0
     n.handle = NULL
     n.op = op
     n.flags = 0

@@ -7,8 +7,8 @@ from libc.stdint cimport int64_t
 
 cdef Arena ARENA
 cdef size_t NODE_BYTES = sizeof(Node)
-# Per-slot bytes of the auxiliary arrays (stack, topo, cursor).
-cdef size_t AUX_BYTES = 2 * sizeof(int32_t) + sizeof(uint8_t)
+# Per-slot bytes of the auxiliary arrays (stack: two entries, topo, marks).
+cdef size_t AUX_BYTES = 3 * sizeof(int32_t) + sizeof(uint32_t)
 cdef int32_t FIRST_CAPACITY = 1024
 cdef int32_t MAX_CAPACITY = 0x7FFFFFF0
 
@@ -39,9 +39,9 @@ cdef int arena_grow(Arena* A, int32_t need) except -1:
             raise MemoryError("micrograd arena: too many live nodes")
         cap = MAX_CAPACITY
     _resize(<void**>&A.nodes, <size_t>cap * sizeof(Node))
-    _resize(<void**>&A.stack, <size_t>cap * sizeof(int32_t))
+    _resize(<void**>&A.stack, (2 * <size_t>cap + 1) * sizeof(int32_t))
     _resize(<void**>&A.topo, <size_t>cap * sizeof(int32_t))
-    _resize(<void**>&A.cursor, <size_t>cap * sizeof(uint8_t))
+    _resize(<void**>&A.marks, <size_t>cap * sizeof(uint32_t))
     A.capacity = <int32_t>cap
     return 0
 
@@ -95,7 +95,7 @@ cdef uint32_t arena_next_epoch(Arena* A) noexcept:
     A.epoch += 1
     if A.epoch == 0:
         for i in range(A.top):
-            A.nodes[i].mark = 0
+            A.marks[i] = 0
         A.epoch = 1
     return A.epoch
 

@@ -1,0 +1,280 @@
+# cython: language_level=3
+"""Fused kernels: whole neuron and layer sums in one C call.
+
+Each kernel builds exactly the nodes, in exactly the order, that the Python
+expression it replaces would build, so values and gradients are bit-for-bit
+those of the unfused code; it only skips the interpreter and the handles of
+intermediate nodes.
+
+    dot(ws, xs, start)   ==  sum((w * x for w, x in zip(ws, xs)), start)
+    dense(neurons, x)    ==  [n(x) for n in neurons]   (micrograd.nn.Neuron)
+
+Operands are read into a per-call C array of node indices and numbers. No
+Python code may run between reading them and building the nodes (it could
+free a node whose index was read), so exotic numbers (numpy scalars,
+Fractions: anything whose conversion runs Python code) are first converted
+into a private list of floats, and the reading starts again.
+"""
+
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsDouble
+from libc.stdint cimport int32_t
+
+from micrograd_c.arena cimport (
+    Arena, get_arena, arena_reserve, node_new,
+    OP_LEAF, OP_ADD, OP_MUL, OP_RELU, OP_TANH, OP_SIGMOID)
+from micrograd_c.ops cimport op_forward
+from micrograd_c.value cimport Value, wrap, to_double
+
+cdef Arena* A = get_arena()
+
+# micrograd.nn.Neuron.activation -> op code applied to the sum; -1: none
+cdef dict ACTIVATION_OPS = {"relu": OP_RELU, "tanh": OP_TANH,
+                            "sigmoid": OP_SIGMOID, "linear": -1}
+
+cdef enum:
+    STACK_OPERANDS = 512
+
+
+# An operand: a node index, or -1 and the number in `num`.
+ctypedef struct Operand:
+    int32_t idx
+    double num
+
+
+cdef inline object _as_seq(object s):
+    """s itself if a list or tuple (indexing them runs no Python code)."""
+    if type(s) is list or type(s) is tuple:
+        return s
+    return list(s)
+
+
+cdef bint _read(object seq, Operand* out) except -1:
+    """Read seq (a list or tuple) into out. False, with nothing to trust in
+    out, if an item is not a Value or an exact int, float or bool."""
+    cdef Py_ssize_t k
+    cdef type t
+    for k, o in enumerate(seq):
+        t = type(o)
+        if t is float:
+            out[k].idx = -1
+            out[k].num = PyFloat_AS_DOUBLE(o)
+        elif isinstance(o, Value):
+            out[k].idx = (<Value>o).idx
+        elif t is int or t is bool:
+            out[k].idx = -1
+            out[k].num = PyLong_AsDouble(o)
+        else:
+            return False
+    return True
+
+
+cdef list _floats(object seq, str what):
+    """seq with every number turned into a float (TypeError for non-numbers)."""
+    cdef double x
+    cdef list out = []
+    for k, o in enumerate(seq):
+        if isinstance(o, Value):
+            out.append(o)
+        elif to_double(o, &x):
+            out.append(x)
+        else:
+            raise TypeError(f"{what}[{k}] must be a Value or a real number, "
+                            f"not {type(o).__name__!r}")
+    return out
+
+
+cdef object _scalar(object o, str what):
+    """A Value or a float, from a Value or a number."""
+    cdef double x
+    if isinstance(o, Value):
+        return o
+    if to_double(o, &x):
+        return x
+    raise TypeError(f"{what} must be a Value or a real number, not "
+                    f"{type(o).__name__!r}")
+
+
+cdef inline Operand _operand(object o) noexcept:
+    """A Value or an exact float (see _scalar) as an operand."""
+    cdef Operand r
+    if type(o) is float:
+        r.idx = -1
+        r.num = PyFloat_AS_DOUBLE(o)
+    else:
+        r.idx = (<Value>o).idx
+    return r
+
+
+cdef inline double _val(Operand o) noexcept:
+    return o.num if o.idx < 0 else A.nodes[o.idx].data
+
+
+cdef inline int32_t _node(int op, Operand p, Operand q) except -1:
+    """`p op q` for a Value p (no error possible for + * and activations);
+    a number q becomes a leaf first, as `Value(q)` in the original."""
+    cdef int err = 0
+    cdef double r = op_forward(op, _val(p), _val(q), 0.0, &err)
+    cdef int32_t b = q.idx
+    if op == OP_ADD or op == OP_MUL:
+        if b < 0:
+            b = node_new(A, OP_LEAF, q.num, -1, -1, 0.0)
+    else:
+        b = -1
+    return node_new(A, op, r, p.idx, b, 0.0)
+
+
+cdef Operand _binop(int op, Operand p, Operand q) except *:
+    """`p op q` for op + or * as Python evaluates it on Values and numbers:
+    `Value op x` keeps its order, `number op Value` runs the Value's
+    reflected op (the Value comes first), two numbers stay a number."""
+    cdef Operand r
+    if p.idx >= 0:
+        r.idx = _node(op, p, q)
+    elif q.idx >= 0:
+        r.idx = _node(op, q, p)
+    else:
+        r.idx = -1
+        r.num = p.num + q.num if op == OP_ADD else p.num * q.num
+    return r
+
+
+cdef Operand _dot(Operand* w, Operand* x, Py_ssize_t n, Operand acc) except *:
+    """acc + w[0]*x[0] + w[1]*x[1] + ..., left to right (arena reserved)."""
+    cdef Py_ssize_t k
+    for k in range(n):
+        acc = _binop(OP_ADD, acc, _binop(OP_MUL, w[k], x[k]))
+    return acc
+
+
+cdef inline object _result(Operand r):
+    return wrap(r.idx) if r.idx >= 0 else r.num
+
+
+cdef Operand* _buffer(Py_ssize_t n, Operand* small) except NULL:
+    if n <= STACK_OPERANDS:
+        return small
+    cdef Operand* p = <Operand*>PyMem_Malloc(n * sizeof(Operand))
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
+def dot(ws, xs, start=None):
+    """``sum((w * x for w, x in zip(ws, xs)), start)`` in one C call.
+
+    ws, xs: sequences of Values or numbers, of the same length (ValueError
+    otherwise: no silent truncation as with zip). start: a Value, a number,
+    or None for sum's default 0. Builds the very nodes the expression
+    builds, in the same order, so results and gradients are identical.
+    Returns a Value (a number when no Value is involved).
+
+    >>> from micrograd.engine import Value, dot
+    >>> w = [Value(0.5), Value(-2.0)]
+    >>> dot(w, [4.0, 1.0], Value(1.0)).data
+    1.0
+    """
+    ws = _as_seq(ws)
+    xs = _as_seq(xs)
+    cdef Py_ssize_t n = len(ws)
+    if len(xs) != n:
+        raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
+    if n == 0:
+        return 0 if start is None else start
+    start = 0.0 if start is None else _scalar(start, "start")
+    cdef Operand[STACK_OPERANDS] small
+    cdef Operand* buf = _buffer(2 * n, small)
+    try:
+        while not (_read(ws, buf) and _read(xs, buf + n)):
+            ws = _floats(ws, "ws")
+            xs = _floats(xs, "xs")
+        arena_reserve(A, <int32_t>(3 * n + 1))
+        return _result(_dot(buf, buf + n, n, _operand(start)))
+    finally:
+        if buf != small:
+            PyMem_Free(buf)
+
+
+cdef int _activation(object neuron) except -2:
+    if not neuron.nonlin:
+        return -1
+    op = ACTIVATION_OPS.get(neuron.activation)
+    if op is None:
+        raise ValueError(f"unknown activation {neuron.activation!r}")
+    return op
+
+
+def dense(neurons, x, neuron_type=None):
+    """``[n(x) for n in neurons]`` for micrograd.nn Neurons, in one C call.
+
+    Each neuron computes ``activation(sum((w*x for w, x in zip(n.w, x)), n.b))``
+    with the nodes, in the order, that micrograd.nn.Neuron builds, so the
+    outputs equal the unfused ones bit for bit. Raises ValueError when
+    ``len(x)`` differs from a neuron's number of weights. Everything is
+    checked before any node is built. With ``neuron_type``, returns None
+    (building nothing) if a neuron is not exactly of that type, so callers
+    can fall back to calling neurons that compute something else.
+    """
+    x = _as_seq(x)
+    neurons = _as_seq(neurons)
+    cdef Py_ssize_t nin = len(x)
+    cdef Py_ssize_t nout = len(neurons)
+    cdef Py_ssize_t k
+    cdef list rows = [None] * nout
+    cdef list biases = [None] * nout
+    cdef int[64] small_acts
+    cdef int* acts = small_acts
+    cdef Operand[STACK_OPERANDS] small
+    cdef Operand* buf = NULL
+    cdef Operand acc
+    cdef int act
+    cdef bint ok
+    # 1. Gather: attribute access may run Python code; nothing is read yet.
+    if nout > 64:
+        acts = <int*>PyMem_Malloc(nout * sizeof(int))
+        if acts == NULL:
+            raise MemoryError()
+    try:
+        for k, neuron in enumerate(neurons):
+            if neuron_type is not None and type(neuron) is not neuron_type:
+                return None
+            w = _as_seq(neuron.w)
+            if len(w) != nin:
+                raise ValueError(f"Neuron expects {len(w)} inputs, got {nin}")
+            rows[k] = w
+            biases[k] = _scalar(neuron.b, "bias")
+            acts[k] = _activation(neuron)
+        # 2. Read every operand; convert exotic numbers and read again.
+        buf = _buffer((nout + 1) * nin, small)
+        while True:
+            ok = _read(x, buf)
+            if not ok:
+                x = _floats(x, "x")
+                continue
+            for k in range(nout):
+                ok = _read(rows[k], buf + (k + 1) * nin)
+                if not ok:
+                    rows[k] = _floats(rows[k], "w")
+                    break
+            if ok:
+                break
+        # 3. Build: no Python code runs from here on.
+        arena_reserve(A, <int32_t>(nout * (3 * nin + 2)))
+        out = PyList_New(nout)
+        for k in range(nout):
+            acc = _dot(buf + (k + 1) * nin, buf, nin, _operand(biases[k]))
+            act = acts[k]
+            if act >= 0 and acc.idx >= 0:
+                acc.idx = _node(act, acc, acc)
+            r = _result(acc)
+            Py_INCREF(r)
+            PyList_SET_ITEM(out, k, r)
+        return out
+    finally:
+        if buf != small and buf != NULL:
+            PyMem_Free(buf)
+        if acts != small_acts:
+            PyMem_Free(acts)
