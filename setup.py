@@ -14,11 +14,12 @@ from Cython.Build import cythonize
 MODULES = ["arena", "graph", "value", "kernels"]
 
 # Bit-for-bit agreement with Python's float math: never contract a*b+c into a
-# fused multiply-add, never relax IEEE semantics.
-compile_args = ["-O2", "-ffp-contract=off", "-fno-fast-math"]
+# fused multiply-add, never relax IEEE semantics, and always call libm's pow
+# (gcc otherwise folds pow(x, -1.0) into 1.0/x, which rounds differently).
+compile_args = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fno-builtin-pow"]
 link_args = []
 if os.environ.get("MICROGRAD_C_DEBUG") == "1":
-    compile_args = ["-O0", "-g", "-ffp-contract=off"]
+    compile_args = ["-O0", "-g", "-ffp-contract=off", "-fno-builtin-pow"]
 if os.environ.get("MICROGRAD_C_ASAN") == "1":
     compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]
     link_args += ["-fsanitize=address"]

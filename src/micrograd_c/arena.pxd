@@ -11,15 +11,28 @@
 # Slot 0 is a permanent sentinel: a handle whose index is 0 owns nothing,
 # which is what a freshly allocated (zero-filled) handle holds.
 
-from libc.stdint cimport int32_t, uint32_t, uint8_t
+from libc.stdint cimport int32_t, uint32_t, uint8_t, uint64_t
 from cpython.object cimport PyObject
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static inline int mg_ctz64(unsigned long long x) {
+        unsigned long i; _BitScanForward64(&i, x); return (int)i;
+    }
+    #else
+    static inline int mg_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    #endif
+    """
+    int mg_ctz64(uint64_t x) nogil
 
 
 ctypedef struct Node:
     double data
     double grad
     double c            # the op's constant (the exponent of OP_POW)
-    int32_t a           # first child, -1 if none; next free slot while free
+    int32_t a           # first child, -1 if none
     int32_t b           # second child, -1 if none
     int32_t refs        # handle + parents + tapes referring to this node
     uint8_t op          # op code (below; its math is in ops.pxd)
@@ -59,9 +72,11 @@ ctypedef struct Arena:
     int32_t* topo       # topological order of the last backward (capacity)
     uint32_t* marks     # per slot: epoch of the last traversal that saw it;
                         # apart from the nodes so the DFS stays in cache
+    uint64_t* freemap   # bit i set: slot i is free (below `top`)
     int32_t capacity    # slots allocated in every array above
     int32_t top         # slots ever handed out (high-water mark)
-    int32_t free_head   # first free slot, -1 if none
+    int32_t nfree       # set bits in freemap
+    int32_t free_word   # no freemap word below this one has a set bit
     int32_t live        # nodes alive, not counting the sentinel
     int32_t pending     # entries on `stack` waiting to be released
     bint releasing      # a release cascade is running
@@ -77,12 +92,7 @@ cdef uint32_t arena_next_epoch(Arena* A) noexcept
 
 cdef inline int arena_reserve(Arena* A, int32_t n) except -1:
     """Make sure the next `n` node_new calls cannot fail."""
-    cdef int32_t spare = A.capacity - A.top
-    cdef int32_t i = A.free_head
-    while spare < n and i >= 0:   # count free-list slots only when needed
-        spare += 1
-        i = A.nodes[i].a
-    if spare < n:
+    if A.capacity - A.top + A.nfree < n:
         return arena_grow(A, A.top + n)
     return 0
 
@@ -91,12 +101,22 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
                              int32_t a, int32_t b, double c) except -1:
     """Allocate a node (refs 0) whose children are `a` and `b` (-1: none).
 
-    The new node takes a reference on each child.
+    The new node takes a reference on each child. Free slots are reused
+    lowest index first, so a graph rebuilt every step lies in memory in
+    creation order, which is the order backward() walks it.
     """
-    cdef int32_t i = A.free_head
+    cdef int32_t i, w
+    cdef uint64_t bits
     cdef Node* n
-    if i >= 0:
-        A.free_head = A.nodes[i].a
+    if A.nfree > 0:
+        w = A.free_word
+        while A.freemap[w] == 0:
+            w += 1
+        bits = A.freemap[w]
+        A.freemap[w] = bits & (bits - 1)
+        A.free_word = w
+        A.nfree -= 1
+        i = w * 64 + mg_ctz64(bits)
     else:
         if A.top == A.capacity:
             arena_grow(A, A.top + 1)

@@ -3,14 +3,15 @@
 
 from libc.stdlib cimport realloc, free
 from libc.string cimport memset
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef Arena ARENA
 cdef size_t NODE_BYTES = sizeof(Node)
-# Per-slot bytes of the auxiliary arrays (stack: two entries, topo, marks).
-cdef size_t AUX_BYTES = 3 * sizeof(int32_t) + sizeof(uint32_t)
+# Per-slot bytes of the auxiliary arrays (stack: two entries, topo, marks,
+# and the free bitmap's one bit, rounded up).
+cdef size_t AUX_BYTES = 3 * sizeof(int32_t) + sizeof(uint32_t) + 1
 cdef int32_t FIRST_CAPACITY = 1024
-cdef int32_t MAX_CAPACITY = 0x7FFFFFF0
+cdef int32_t MAX_CAPACITY = 0x7FFFFFC0   # a multiple of 64 (freemap words)
 
 
 cdef Arena* get_arena() noexcept:
@@ -42,6 +43,9 @@ cdef int arena_grow(Arena* A, int32_t need) except -1:
     _resize(<void**>&A.stack, (2 * <size_t>cap + 1) * sizeof(int32_t))
     _resize(<void**>&A.topo, <size_t>cap * sizeof(int32_t))
     _resize(<void**>&A.marks, <size_t>cap * sizeof(uint32_t))
+    _resize(<void**>&A.freemap, <size_t>(cap // 64) * sizeof(uint64_t))
+    memset(A.freemap + A.capacity // 64, 0,
+           <size_t>(cap // 64 - A.capacity // 64) * sizeof(uint64_t))
     A.capacity = <int32_t>cap
     return 0
 
@@ -70,8 +74,10 @@ cdef void arena_release(Arena* A, int32_t idx) noexcept:
         n.op = OP_FREE
         n.flags = 0
         n.handle = NULL
-        n.a = A.free_head
-        A.free_head = j
+        A.freemap[j >> 6] |= (<uint64_t>1) << (j & 63)
+        if (j >> 6) < A.free_word:
+            A.free_word = j >> 6
+        A.nfree += 1
         A.live -= 1
         if a >= 0:
             A.nodes[a].refs -= 1
@@ -122,7 +128,6 @@ def arena_stats():
 
 cdef int _init_arena() except -1:
     memset(&ARENA, 0, sizeof(Arena))
-    ARENA.free_head = -1
     arena_grow(&ARENA, FIRST_CAPACITY)
     # Slot 0: the sentinel a blank handle points at. Never freed.
     ARENA.nodes[0].op = OP_LEAF

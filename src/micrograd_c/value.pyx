@@ -229,6 +229,24 @@ cdef object _binary(int op, Value self, object other):
     return _build(op, self.idx, 0.0, j, x, 0.0, 0)
 
 
+cdef int32_t _custom_node(double x, tuple children) except -1:
+    """The node of `Value(x, children, op)` (arena reserved for len - 1).
+
+    Its children are linked in the arena, as (c0, c1) or, for more, as
+    (c0, link(c1, link(c2, ...))) through hidden OP_CUSTOM nodes, so that
+    backward() reaches them as the original's does (the node itself, like
+    the original's, passes no gradient on).
+    """
+    cdef Py_ssize_t k = len(children)
+    cdef int32_t tail = (<Value>children[k - 1]).idx
+    cdef Py_ssize_t j
+    if k == 1:
+        return node_new(A, OP_CUSTOM, x, tail, NONE, 0.0)
+    for j in range(k - 2, 0, -1):
+        tail = node_new(A, OP_CUSTOM, 0.0, (<Value>children[j]).idx, tail, 0.0)
+    return node_new(A, OP_CUSTOM, x, (<Value>children[0]).idx, tail, 0.0)
+
+
 def _restore(double data, double grad):
     """Unpickle a Value (as a leaf: the graph is not pickled)."""
     cdef Value v = Value(data)
@@ -270,10 +288,11 @@ cdef class Value:
                                 f"{type(ch).__name__!r}")
         if not isinstance(_op, str) or not isinstance(label, str):
             raise TypeError("_op and label must be strings")
-        arena_reserve(A, 1)
+        cdef Py_ssize_t k = len(children)
+        arena_reserve(A, <int32_t>max(k - 1, 1))
         cdef int32_t old = self.idx
-        cdef int32_t i = node_new(A, OP_CUSTOM if children else OP_LEAF,
-                                  x, NONE, NONE, 0.0)
+        cdef int32_t i = _custom_node(x, children) if k else \
+            node_new(A, OP_LEAF, x, NONE, NONE, 0.0)
         _attach(self, i)
         if children or _op or label:
             _extra(i)[:] = [label or None, _op or None, children or None]
@@ -333,7 +352,7 @@ cdef class Value:
                 return op
         if n.op == OP_POW:
             if n.flags & NODE_INT_CONST:
-                return f'**{<long long>n.c}'
+                return f'**{int(n.c)}'
             return f'**{n.c}'
         return OP_NAMES[n.op]
 
@@ -428,8 +447,11 @@ cdef class Value:
             return NotImplemented
         int_const = type(other) is int or (type(other) is not float and
                                            isinstance(other, _Integral))
-        return _build(OP_POW, self.idx, 0.0, NONE, 0.0, c,
-                      NODE_INT_CONST if int_const else 0)
+        out = _build(OP_POW, self.idx, 0.0, NONE, 0.0, c,
+                     NODE_INT_CONST if int_const else 0)
+        if int_const and int(c) != other:   # |int| > 2**53: keep its digits
+            _extra(out.idx)[1] = f'**{other}'
+        return out
 
     def __rpow__(self, other, mod):       # Value(other) ** self
         cdef double x
