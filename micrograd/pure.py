@@ -1,0 +1,401 @@
+"""A pure-Python scalar autograd engine with the same API as the compiled one.
+
+`micrograd.pure.Value` behaves like `micrograd.engine.Value`: the same ops,
+the same decomposition of compound ops, the same forward formulas and local
+gradient formulas, the same errors and the same ``_op`` strings.  Its forward
+values are bit-for-bit those of the original micrograd 0.1.0 and of the
+compiled core.  It exists as
+
+- the independent oracle the tests compare the compiled core against,
+- the pure-Python baseline in the benchmarks,
+- the ``--compare`` engine of the demo.
+
+Unlike the original, a node holds no closure: it stores its children, an op
+record from the table below and, for ``x ** c``, the constant.  Graphs are
+therefore acyclic object graphs that reference counting frees at once, and
+``backward()`` sorts the graph iteratively, so million-deep chains work.
+
+Example::
+
+    >>> from micrograd.pure import Value
+    >>> a, b = Value(-4.0), Value(2.0)
+    >>> c = (a * b + b ** 3).relu()
+    >>> c.backward()
+    >>> c.data, a.grad, b.grad
+    (0.0, 0.0, 0.0)
+    >>> d = a.tanh() * b
+    >>> d.backward()
+    >>> round(b.grad, 6)
+    -0.999329
+"""
+
+import math
+import numbers
+from typing import Callable, NamedTuple, Optional
+
+__all__ = ["Value"]
+
+
+def _is_number(x):
+    """True for the operands that become leaves: any real number that is not a Value.
+
+    That is int, float, bool and anything registered as ``numbers.Real``
+    (Fraction, numpy scalars); not complex numbers, strings, None, sequences
+    or numpy arrays.
+    """
+    return isinstance(x, numbers.Real) and not isinstance(x, Value)
+
+
+def _as_float(x, what="Value data"):
+    """``x`` as a Python float, or a TypeError naming its type."""
+    if type(x) is float:
+        return x
+    if _is_number(x):
+        return float(x)
+    raise TypeError(
+        f"{what} must be a real number (int, float, bool or a numpy scalar), "
+        f"not {type(x).__name__!r}"
+    )
+
+
+def _is_odd_integer(y):
+    return math.fmod(math.fabs(y), 2.0) == 1.0
+
+
+def _pow(x, y):
+    """``x ** y`` with Python float semantics, but a real-valued result.
+
+    Python turns a negative base with a fractional exponent into a complex
+    number; here that is a ValueError, as ``math.pow`` gives it.
+    ``0.0 ** -1`` raises ZeroDivisionError and an overflow OverflowError.
+    """
+    out = x ** y
+    if type(out) is complex:
+        raise ValueError("math domain error")
+    return out
+
+
+def _c_pow(x, y):
+    """``x ** y`` as C's ``pow()`` gives it: inf or nan instead of an error.
+
+    Used in backward passes, where the compiled core computes local gradients
+    in C and never raises (e.g. the gradient of ``x ** 0.5`` at 0 is inf).
+    """
+    try:
+        out = x ** y
+    except ZeroDivisionError:  # 0.0 ** negative
+        return math.copysign(math.inf, x) if _is_odd_integer(y) else math.inf
+    except OverflowError:
+        return -math.inf if (x < 0 and _is_odd_integer(y)) else math.inf
+    return math.nan if type(out) is complex else out
+
+
+def _sigmoid(x):
+    # Two branches so that exp() never overflows.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _pow_exponent_grad(x, y, out, g):
+    # d(x**y)/dy = x**y * log(x); defined for x > 0, and 0 at x == 0 when
+    # y >= 0 (the limit from the right); nan elsewhere.
+    if x > 0:
+        local = out * math.log(x)
+    elif x == 0 and y >= 0:
+        local = 0.0
+    else:
+        local = math.nan
+    return local * g
+
+
+class _Op(NamedTuple):
+    """One row of the op table: an op's ``_op`` string, forward and backward.
+
+    ``forward(x, y)`` gives the output's data from the operands' data; ``y``
+    is the second child's data, the constant of ``x ** c``, or None for a
+    unary op.  ``backward(x, y, out, g)`` gives the local contribution to each
+    child's grad, in child order, where ``out`` is the output's data and ``g``
+    the output's grad.
+    """
+
+    name: str
+    forward: Callable
+    backward: Callable
+
+
+# The op table: each op's forward and local gradient, side by side.
+# g is out.grad; the tuples are added (+=) to the children's grads in order.
+# ('**c' is x ** c for a number c; its nodes show the exponent: '**2'.)
+#            _op         forward(x, y)                      backward(x, y, out, g) -> child grads
+_ADD = _Op("+",       lambda x, y: x + y,                lambda x, y, out, g: (g, g))
+_MUL = _Op("*",       lambda x, y: x * y,                lambda x, y, out, g: (y * g, x * g))
+_POW_CONST = _Op("**c", _pow,                            lambda x, c, out, g: ((c * _c_pow(x, c - 1.0)) * g,))
+_POW = _Op("**",      _pow,                              lambda x, y, out, g: ((y * _c_pow(x, y - 1.0)) * g,
+                                                                               _pow_exponent_grad(x, y, out, g)))
+_RELU = _Op("ReLU",   lambda x, _: 0.0 if x < 0 else x,  lambda x, _, out, g: ((out > 0) * g,))
+_TANH = _Op("tanh",   lambda x, _: math.tanh(x),         lambda x, _, out, g: ((1 - out * out) * g,))
+_EXP = _Op("exp",     lambda x, _: math.exp(x),          lambda x, _, out, g: (out * g,))
+_LOG = _Op("log",     lambda x, _: math.log(x),          lambda x, _, out, g: (g / x,))
+_SIGMOID = _Op("sigmoid", lambda x, _: _sigmoid(x),      lambda x, _, out, g: ((out * (1.0 - out)) * g,))
+
+
+class Value:
+    """A scalar in a computation graph: its data, its gradient and its origin.
+
+    ``Value(data, _children=(), _op='', label='')``; ``data`` is any real
+    number and is stored as a float.  ``_children`` and ``_op`` are there for
+    compatibility with the original micrograd: a Value built by hand with
+    children is a node that ``backward()`` walks through but does not
+    differentiate (as in the original, it has no backward rule).
+
+    Supports ``+ - * / **`` (with Values or real numbers on either side),
+    unary ``-``, and ``relu``, ``tanh``, ``exp``, ``log``, ``sigmoid``.
+    Equality and hashing are by identity.
+
+    >>> x = Value(3.0)
+    >>> y = x * x + 1
+    >>> y.backward()
+    >>> y, x.grad
+    (Value(data=10.0, grad=1.0), 6.0)
+    """
+
+    __slots__ = ("_data", "_grad", "_children", "_kind", "_const", "_op", "label")
+
+    # Let numpy defer to Value's reflected ops (np.float64(2) * v) and never
+    # broadcast a Value over an array.
+    __array_ufunc__ = None
+
+    def __init__(self, data, _children=(), _op="", label=""):
+        data = _as_float(data)
+        children = tuple(_children)
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"_children must be Values, not {type(child).__name__!r}")
+        if not isinstance(_op, str) or not isinstance(label, str):
+            raise TypeError("_op and label must be strings")
+        self._data = data
+        self._grad = 0.0
+        self._children = children
+        self._kind = None  # hand-built nodes have no backward rule
+        self._const = None
+        self._op = _op
+        self.label = label
+
+    @classmethod
+    def _node(cls, data, children, kind, const=None, op=None):
+        # Allocation path for op results: no validation, operands are known.
+        out = cls.__new__(cls)
+        out._data = data
+        out._grad = 0.0
+        out._children = children
+        out._kind = kind
+        out._const = const
+        out._op = kind.name if op is None else op
+        out.label = ""
+        return out
+
+    def _apply(self, kind, other=None):
+        # Forward one op; the node is created only once forward succeeded.
+        if other is None:
+            return Value._node(kind.forward(self._data, None), (self,), kind)
+        return Value._node(kind.forward(self._data, other._data), (self, other), kind)
+
+    @staticmethod
+    def _leaf(x):
+        # A plain number operand becomes a leaf Value.
+        return Value._node(float(x), (), None, op="")
+
+    # --- data and grad ----------------------------------------------------
+
+    @property
+    def data(self):
+        """The scalar value (a float); assignable with any real number."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = _as_float(value, "data")
+
+    @property
+    def grad(self):
+        """d(root)/d(self) accumulated by ``backward()`` (a float); assignable."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = _as_float(value, "grad")
+
+    @property
+    def _prev(self):
+        """The set of child Values this node was computed from."""
+        return set(self._children)
+
+    # --- primitive ops ----------------------------------------------------
+    # A binary op's other operand is a Value or a real number (made a leaf);
+    # anything else gives NotImplemented, so Python raises the TypeError.
+
+    def __add__(self, other):
+        """``self + other``."""
+        if isinstance(other, Value):
+            return self._apply(_ADD, other)
+        if _is_number(other):
+            return self._apply(_ADD, Value._leaf(other))
+        return NotImplemented
+
+    def __mul__(self, other):
+        """``self * other``."""
+        if isinstance(other, Value):
+            return self._apply(_MUL, other)
+        if _is_number(other):
+            return self._apply(_MUL, Value._leaf(other))
+        return NotImplemented
+
+    def __pow__(self, other):
+        """``self ** other``: a real exponent c gives ``'**c'``, a Value ``'**'``."""
+        if isinstance(other, Value):
+            return self._apply(_POW, other)
+        if not _is_number(other):
+            return NotImplemented
+        c = float(other)
+        out = _pow(self._data, c)
+        # The original formats the exponent as given: '**2', '**-1', '**0.5'.
+        op = f"**{int(other)}" if isinstance(other, numbers.Integral) else f"**{c}"
+        return Value._node(out, (self,), _POW_CONST, const=c, op=op)
+
+    def relu(self):
+        """max(0, self): ``0.0 if x < 0 else x``; local grad ``out > 0``."""
+        return self._apply(_RELU)
+
+    def tanh(self):
+        """Hyperbolic tangent; local grad ``1 - tanh(x)**2``."""
+        return self._apply(_TANH)
+
+    def exp(self):
+        """e ** self; OverflowError when the result overflows."""
+        return self._apply(_EXP)
+
+    def log(self):
+        """Natural logarithm; ValueError ('math domain error') for x <= 0."""
+        return self._apply(_LOG)
+
+    def sigmoid(self):
+        """Logistic function 1 / (1 + exp(-x)), computed without overflow."""
+        return self._apply(_SIGMOID)
+
+    # --- compound ops, decomposed exactly as the original micrograd --------
+
+    def __neg__(self):
+        """``-self``, computed as ``self * -1``."""
+        return self * -1
+
+    def __radd__(self, other):
+        """``other + self``, computed as ``self + other``."""
+        return self.__add__(other)
+
+    def __sub__(self, other):
+        """``self - other``, computed as ``self + (-other)``.
+
+        A number is negated as Python negates it (so ``-0`` is ``+0.0``).
+        """
+        if isinstance(other, Value):
+            return self + (-other)
+        if not _is_number(other):
+            return NotImplemented
+        return self + (-other if type(other) is float else float(-other))
+
+    def __rsub__(self, other):
+        """``other - self``, computed as ``other + (-self)``."""
+        if not _is_number(other):
+            return NotImplemented
+        return other + (-self)
+
+    def __rmul__(self, other):
+        """``other * self``, computed as ``self * other``."""
+        return self.__mul__(other)
+
+    def __truediv__(self, other):
+        """``self / other``, computed as ``self * other**-1``.
+
+        A number's ``other**-1`` is computed by Python (``1 / 0`` raises
+        ZeroDivisionError) in the number's own type, as the original does.
+        """
+        if isinstance(other, Value):
+            return self * other ** -1
+        if not _is_number(other):
+            return NotImplemented
+        if type(other) in (float, int, bool):
+            return self * _pow(float(other), -1.0)
+        return self * float(other ** -1)
+
+    def __rtruediv__(self, other):
+        """``other / self``, computed as ``other * self**-1``."""
+        if not _is_number(other):
+            return NotImplemented
+        return other * self ** -1
+
+    def __rpow__(self, other):
+        """``other ** self``, computed as ``Value(other) ** self``."""
+        if not _is_number(other):
+            return NotImplemented
+        return Value._leaf(other) ** self
+
+    # --- autograd -----------------------------------------------------------
+
+    def _topological_order(self):
+        """Nodes reachable from self, children before parents (iterative DFS).
+
+        The order is the post-order of a depth-first search that visits the
+        children in order, as the original's recursive ``build_topo``.
+        """
+        order = []
+        visited = {self}
+        stack = [(self, iter(self._children))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in visited:
+                    visited.add(child)
+                    stack.append((child, iter(child._children)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+        return order
+
+    def _backward(self):
+        """Apply this node's local chain rule once, as the original's closure.
+
+        Adds this node's grad times its local derivatives into its children's
+        grads; does nothing for a leaf or a hand-built node.
+        """
+        _chain_rule(self)
+
+    def backward(self):
+        """Set ``self.grad`` to 1 and accumulate (+=) d(self)/d(node) into every node.
+
+        Grads are not zeroed first: call ``zero_grad`` (or set ``.grad = 0``)
+        between passes, as with the original micrograd.
+        """
+        order = self._topological_order()
+        self._grad = 1.0
+        for node in reversed(order):
+            if node._kind is not None:
+                _chain_rule(node)
+
+    def __repr__(self):
+        """``Value(data=..., grad=...)``, as the original prints it."""
+        return f"Value(data={self._data}, grad={self._grad})"
+
+
+def _chain_rule(node):
+    # out -> children: child.grad += local derivative * out.grad, in child order.
+    kind = node._kind
+    if kind is None:
+        return
+    children = node._children
+    y = children[1]._data if len(children) == 2 else node._const
+    grads = kind.backward(children[0]._data, y, node._data, node._grad)
+    for child, d in zip(children, grads):
+        child._grad += d
