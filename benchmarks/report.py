@@ -1,0 +1,165 @@
+"""Turn a ``--benchmark-json`` file into the markdown results table.
+
+Usage::
+
+    python benchmarks/report.py results.json                  # print the markdown
+    python benchmarks/report.py results.json --update-readme  # also put it in README.md
+
+Each timing group lists every engine's median and the ratios of medians
+``original / this``, ``pure / this`` and ``PyTorch / this``, all from the
+one run in the file: ``593×`` means this row is 593 times faster than that
+baseline, ``1/12`` that it is 12 times slower.  The ``memory`` group is
+shown as bytes per live node instead.  Rows the suite skipped on purpose
+are listed with their reason.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+GROUP_ORDER = ["moons-step", "moons-forward", "moons-backward", "backward-fixed",
+               "chain-400", "chain-1e5", "chain-1e6", "gpt-step", "gpt-fwd-bwd", "gpt-adam"]
+ENGINE_ORDER = ["original", "original-nogc", "micrograd-c", "micrograd-c-ops", "pure", "torch"]
+BASELINES = [("original", "original / this"), ("pure", "pure / this"),
+             ("torch", "PyTorch / this")]
+README = Path(__file__).resolve().parent / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def fmt_time(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_ratio(r):
+    """``593×`` when this row is faster than the baseline, ``1/12`` when slower."""
+    if r is None:
+        return ""
+    if r < 1:
+        inv = 1.0 / r
+        return f"1/{inv:,.0f}" if inv >= 100 else f"1/{inv:.3g}"
+    return f"{r:,.0f}×" if r >= 100 else f"{r:.3g}×"
+
+
+def engine_of(bench):
+    info = bench.get("extra_info", {})
+    return info.get("engine") or bench.get("param") or bench["name"]
+
+
+def rank(name, order):
+    return order.index(name) if name in order else len(order)
+
+
+def header(data):
+    mi = data.get("machine_info", {})
+    cpu = mi.get("lscpu_model") or mi.get("cpu", {}).get("brand_raw") or mi.get("processor", "?")
+    cores = mi.get("cores") or mi.get("cpu", {}).get("count", "?")
+    date = (data.get("datetime") or "?")[:10]
+    parts = [f"Machine: {cpu}, {cores} cores", f"Python {mi.get('python_version', '?')}"]
+    if mi.get("torch"):
+        parts.append(f"torch {mi['torch']}")
+    parts.append(f"run of {date}")
+    if mi.get("budget_seconds_per_row") is not None:
+        parts.append(f"{mi['budget_seconds_per_row']:g} s of timing per row")
+    commit = data.get("commit_info", {}).get("id")
+    if commit:
+        parts.append(f"commit {commit[:10]}" + (" (dirty)" if data["commit_info"].get("dirty") else ""))
+    return "; ".join(parts) + "."
+
+
+def timing_table(data):
+    groups = {}
+    for b in data.get("benchmarks", []):
+        if b.get("group") != "memory":
+            groups.setdefault(b.get("group") or "", []).append(b)
+    skipped = {}
+    for s in data.get("skipped_rows", []):
+        skipped.setdefault(s["group"], []).append(s)
+    names = sorted(set(groups) | set(skipped), key=lambda g: (rank(g, GROUP_ORDER), g))
+    lines = ["| workload | engine | median | rounds | "
+             + " | ".join(title for _, title in BASELINES) + " |",
+             "|---|---|---:|---:|" + "---:|" * len(BASELINES)]
+    notes = []
+    for g in names:
+        medians = {engine_of(b): b["stats"]["median"] for b in groups.get(g, [])}
+        rows = [(engine_of(b), b) for b in groups.get(g, [])]
+        rows += [(s["engine"], s) for s in skipped.get(g, [])]
+        rows.sort(key=lambda row: rank(row[0], ENGINE_ORDER))
+        for e, row in rows:
+            if "stats" not in row:              # skipped on purpose
+                if row["reason"] not in notes:
+                    notes.append(row["reason"])
+                n = notes.index(row["reason"]) + 1
+                lines.append(f"| {g} | {row.get('label', e)} | skipped [{n}] | | "
+                             + " | ".join("" for _ in BASELINES) + " |")
+                continue
+            label = row.get("extra_info", {}).get("label", e)
+            t = medians[e]
+            ratios = [fmt_ratio(medians[base] / t) if base in medians and base != e else ""
+                      for base, _ in BASELINES]
+            lines.append(f"| {g} | {label} | {fmt_time(t)} | {row['stats']['rounds']} | "
+                         + " | ".join(ratios) + " |")
+    if notes:
+        lines += [""] + [f"- [{i}] {reason}" for i, reason in enumerate(notes, 1)]
+    return "\n".join(lines)
+
+
+def memory_table(data):
+    rows = [b for b in data.get("benchmarks", []) if b.get("group") == "memory"]
+    if not rows:
+        return ""
+    rows.sort(key=lambda b: (b["extra_info"].get("held") != "root",
+                             rank(engine_of(b), ENGINE_ORDER)))
+    per = {(engine_of(b), b["extra_info"].get("held")): b["extra_info"].get("bytes_per_node")
+           for b in rows}
+    lines = ["| engine | values held | nodes | bytes / node | original / this |",
+             "|---|---|---:|---:|---:|"]
+    for b in rows:
+        info = b["extra_info"]
+        e, held = engine_of(b), info.get("held")
+        bpn = info.get("bytes_per_node")
+        orig = per.get(("original", held))
+        ratio = fmt_ratio(orig / bpn) if orig and bpn and e != "original" else ""
+        lines.append(f"| {info.get('label', e)} | {'root only' if held == 'root' else 'every node'} "
+                     f"| {info.get('nodes', 0):,} | {bpn:.0f} | {ratio} |")
+    return "\n".join(lines)
+
+
+LEGEND = ("Ratios are of medians from this one run: `593×` = this row is 593 times "
+          "faster than that column's engine, `1/12` = 12 times slower.")
+
+
+def render(data):
+    parts = [header(data), "", LEGEND, "", timing_table(data)]
+    mem = memory_table(data)
+    if mem:
+        parts += ["", "Memory per live node (resident-set growth / nodes, fresh process):", "", mem]
+    return "\n".join(parts) + "\n"
+
+
+def update_readme(markdown, readme=README):
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{readme} has no {START} ... {END} section")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{markdown}{END}{tail}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("json_file", type=Path, help="a pytest --benchmark-json output file")
+    ap.add_argument("--update-readme", action="store_true",
+                    help=f"replace the results section of {README.name} with the table")
+    args = ap.parse_args(argv)
+    markdown = render(json.loads(args.json_file.read_text()))
+    sys.stdout.write(markdown)
+    if args.update_readme:
+        update_readme(markdown)
+
+
+if __name__ == "__main__":
+    main()
