@@ -60,6 +60,9 @@ cdef enum:
 cdef enum:
     NODE_INT_CONST = 1  # OP_POW's exponent was an integer: `_op` prints '**2'
     NODE_EXTRA = 2      # has an entry in the Python-side extras table
+    NODE_ORDERED = 4    # every node below it has a lower index than its
+                        # parent: descending index order is a topological
+                        # order of its graph (see graph.pyx)
 
 
 ctypedef void (*release_hook)(int32_t idx) noexcept
@@ -68,7 +71,7 @@ ctypedef void (*release_hook)(int32_t idx) noexcept
 ctypedef struct Arena:
     Node* nodes
     int32_t* stack      # work stack of the release cascade and the DFS
-                        # (2 * capacity + 1 entries)
+                        # (3 * capacity + 1 entries)
     int32_t* topo       # topological order of the last backward (capacity)
     uint32_t* marks     # per slot: epoch of the last traversal that saw it;
                         # apart from the nodes so the DFS stays in cache
@@ -107,6 +110,7 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
     """
     cdef int32_t i, w
     cdef uint64_t bits
+    cdef uint8_t ordered
     cdef Node* n
     if A.nfree > 0:
         w = A.free_word
@@ -132,11 +136,16 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
     A.marks[i] = 0
     n.handle = NULL
     n.op = op
-    n.flags = 0
+    ordered = NODE_ORDERED
     if a >= 0:
         A.nodes[a].refs += 1
+        if a > i or not (A.nodes[a].flags & NODE_ORDERED):
+            ordered = 0
     if b >= 0:
         A.nodes[b].refs += 1
+        if b > i or not (A.nodes[b].flags & NODE_ORDERED):
+            ordered = 0
+    n.flags = ordered
     A.live += 1
     return i
 

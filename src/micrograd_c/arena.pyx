@@ -7,9 +7,9 @@ from libc.stdint cimport int64_t, uint64_t
 
 cdef Arena ARENA
 cdef size_t NODE_BYTES = sizeof(Node)
-# Per-slot bytes of the auxiliary arrays (stack: two entries, topo, marks,
+# Per-slot bytes of the auxiliary arrays (stack: three entries, topo, marks,
 # and the free bitmap's one bit, rounded up).
-cdef size_t AUX_BYTES = 3 * sizeof(int32_t) + sizeof(uint32_t) + 1
+cdef size_t AUX_BYTES = 4 * sizeof(int32_t) + sizeof(uint32_t) + 1
 cdef int32_t FIRST_CAPACITY = 1024
 cdef int32_t MAX_CAPACITY = 0x7FFFFFC0   # a multiple of 64 (freemap words)
 
@@ -40,7 +40,7 @@ cdef int arena_grow(Arena* A, int32_t need) except -1:
             raise MemoryError("micrograd arena: too many live nodes")
         cap = MAX_CAPACITY
     _resize(<void**>&A.nodes, <size_t>cap * sizeof(Node))
-    _resize(<void**>&A.stack, (2 * <size_t>cap + 1) * sizeof(int32_t))
+    _resize(<void**>&A.stack, (3 * <size_t>cap + 1) * sizeof(int32_t))
     _resize(<void**>&A.topo, <size_t>cap * sizeof(int32_t))
     _resize(<void**>&A.marks, <size_t>cap * sizeof(uint32_t))
     _resize(<void**>&A.freemap, <size_t>(cap // 64) * sizeof(uint64_t))

@@ -162,7 +162,7 @@ cdef Value _build(int op, int32_t a, double xa, int32_t b, double xb,
     cdef Value v = Value.__new__(Value)
     arena_reserve(A, 3)
     cdef int32_t i = _alloc(op, r, a, xa, b, xb, c)
-    A.nodes[i].flags = flags
+    A.nodes[i].flags |= flags
     _attach(v, i)
     return v
 
@@ -198,7 +198,7 @@ cdef Value _inv_then_mul(int32_t x, int32_t other, double xo, bint x_left):
     cdef Value v = Value.__new__(Value)
     arena_reserve(A, 3)
     cdef int32_t p = _alloc(OP_POW, inv, x, 0.0, NONE, 0.0, -1.0)
-    A.nodes[p].flags = NODE_INT_CONST
+    A.nodes[p].flags |= NODE_INT_CONST
     cdef int32_t i
     if x_left:
         i = _alloc(OP_MUL, r, p, 0.0, other, xo, 0.0)
