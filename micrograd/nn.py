@@ -17,7 +17,7 @@ an ``activation=`` choice, and input sizes are checked.
 import random
 
 from micrograd.engine import Value
-from micrograd_c.kernels import dense
+from micrograd_c.kernels import DenseLayer, dense, touch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 
@@ -60,6 +60,11 @@ class Neuron(Module):
         self.nonlin = nonlin
         self.activation = activation
 
+    def __setattr__(self, name, value):
+        # Layers cache what they read from their neurons; tell them.
+        object.__setattr__(self, name, value)
+        touch()
+
     def __call__(self, x):
         # One C call building the nodes of
         #   act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
@@ -83,9 +88,10 @@ class Layer(Module):
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+        self._fused = DenseLayer(Neuron)
 
     def __call__(self, x):
-        out = dense(self.neurons, x, Neuron)      # all plain Neurons: one C call
+        out = self._fused(self.neurons, x)        # all plain Neurons: one C call
         if out is None:                           # some neuron computes its own way
             out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out

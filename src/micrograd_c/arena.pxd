@@ -28,16 +28,17 @@ cdef extern from *:
     int mg_ctz64(uint64_t x) nogil
 
 
-ctypedef struct Node:
+ctypedef struct Node:   # 32 bytes: two to a cache line
     double data
     double grad
-    double c            # the op's constant (the exponent of OP_POW)
     int32_t a           # first child, -1 if none
     int32_t b           # second child, -1 if none
     int32_t refs        # handle + parents + tapes referring to this node
     uint8_t op          # op code (below; its math is in ops.pxd)
     uint8_t flags       # NODE_* bits below
-    PyObject* handle    # borrowed: the live Value for this node, or NULL
+# Fields few nodes need live in arrays beside the nodes, indexed alike, so
+# the hot struct stays small: Arena.consts (OP_POW's exponent) and
+# Arena.handles (the node's live Value).
 
 
 # Op codes; what each op computes is in ops.pxd.
@@ -73,8 +74,12 @@ ctypedef struct Arena:
     int32_t* stack      # work stack of the release cascade and the DFS
                         # (3 * capacity + 1 entries)
     int32_t* topo       # topological order of the last backward (capacity)
-    uint32_t* marks     # per slot: epoch of the last traversal that saw it;
-                        # apart from the nodes so the DFS stays in cache
+    uint32_t* marks     # per slot: epoch of the last traversal that saw it
+                        # (0 for new slots); apart from the nodes so
+                        # traversals stay in cache
+    double* consts      # per slot: the op's constant (OP_POW's exponent)
+    PyObject** handles  # per slot, borrowed: the live Value, or NULL (kept
+                        # NULL whenever the slot has no handle)
     uint64_t* freemap   # bit i set: slot i is free (below `top`)
     int32_t capacity    # slots allocated in every array above
     int32_t top         # slots ever handed out (high-water mark)
@@ -104,13 +109,24 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
                              int32_t a, int32_t b, double c) except -1:
     """Allocate a node (refs 0) whose children are `a` and `b` (-1: none).
 
-    The new node takes a reference on each child. Free slots are reused
-    lowest index first, so a graph rebuilt every step lies in memory in
-    creation order, which is the order backward() walks it.
+    The new node takes a reference on each child. MemoryError if the arena
+    cannot grow.
+    """
+    if A.nfree == 0 and A.top == A.capacity:
+        arena_grow(A, A.top + 1)
+    return node_put(A, op, data, a, b, c)
+
+
+cdef inline int32_t node_put(Arena* A, uint8_t op, double data,
+                             int32_t a, int32_t b, double c) noexcept:
+    """node_new for a caller that has made room with arena_reserve.
+
+    Free slots are reused lowest index first, so a graph rebuilt every step
+    lies in memory in creation order, which is the order backward() walks.
     """
     cdef int32_t i, w
     cdef uint64_t bits
-    cdef uint8_t ordered
+    cdef uint8_t ordered = NODE_ORDERED
     cdef Node* n
     if A.nfree > 0:
         w = A.free_word
@@ -122,21 +138,8 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
         A.nfree -= 1
         i = w * 64 + mg_ctz64(bits)
     else:
-        if A.top == A.capacity:
-            arena_grow(A, A.top + 1)
         i = A.top
         A.top += 1
-    n = &A.nodes[i]
-    n.data = data
-    n.grad = 0.0
-    n.c = c
-    n.a = a
-    n.b = b
-    n.refs = 0
-    A.marks[i] = 0
-    n.handle = NULL
-    n.op = op
-    ordered = NODE_ORDERED
     if a >= 0:
         A.nodes[a].refs += 1
         if a > i or not (A.nodes[a].flags & NODE_ORDERED):
@@ -145,7 +148,16 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
         A.nodes[b].refs += 1
         if b > i or not (A.nodes[b].flags & NODE_ORDERED):
             ordered = 0
+    n = &A.nodes[i]
+    n.data = data
+    n.grad = 0.0
+    n.a = a
+    n.b = b
+    n.refs = 0
+    n.op = op
     n.flags = ordered
+    if op == OP_POW:
+        A.consts[i] = c
     A.live += 1
     return i
 

@@ -3,13 +3,15 @@
 
 from libc.stdlib cimport realloc, free
 from libc.string cimport memset
+from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
 
 cdef Arena ARENA
 cdef size_t NODE_BYTES = sizeof(Node)
-# Per-slot bytes of the auxiliary arrays (stack: three entries, topo, marks,
-# and the free bitmap's one bit, rounded up).
-cdef size_t AUX_BYTES = 4 * sizeof(int32_t) + sizeof(uint32_t) + 1
+# Per-slot bytes of the arrays beside the nodes (stack: three entries, topo,
+# marks, consts, handles, and the free bitmap's one bit, rounded up).
+cdef size_t AUX_BYTES = (4 * sizeof(int32_t) + sizeof(uint32_t) + sizeof(double)
+                         + sizeof(PyObject*) + 1)
 cdef int32_t FIRST_CAPACITY = 1024
 cdef int32_t MAX_CAPACITY = 0x7FFFFFC0   # a multiple of 64 (freemap words)
 
@@ -43,6 +45,10 @@ cdef int arena_grow(Arena* A, int32_t need) except -1:
     _resize(<void**>&A.stack, (3 * <size_t>cap + 1) * sizeof(int32_t))
     _resize(<void**>&A.topo, <size_t>cap * sizeof(int32_t))
     _resize(<void**>&A.marks, <size_t>cap * sizeof(uint32_t))
+    memset(A.marks + A.capacity, 0, <size_t>(cap - A.capacity) * sizeof(uint32_t))
+    _resize(<void**>&A.consts, <size_t>cap * sizeof(double))
+    _resize(<void**>&A.handles, <size_t>cap * sizeof(PyObject*))
+    memset(A.handles + A.capacity, 0, <size_t>(cap - A.capacity) * sizeof(PyObject*))
     _resize(<void**>&A.freemap, <size_t>(cap // 64) * sizeof(uint64_t))
     memset(A.freemap + A.capacity // 64, 0,
            <size_t>(cap // 64 - A.capacity // 64) * sizeof(uint64_t))
@@ -54,43 +60,59 @@ cdef void arena_release(Arena* A, int32_t idx) noexcept:
     """Free node `idx` (refs just reached 0) and every node only it kept alive.
 
     Iterative over `A.stack`. Re-entrant: a hook that drops Python handles
-    while a cascade runs only queues more work for the running loop.
+    while a cascade runs only queues more work for the running loop. The
+    inner loop keeps the arena's fields in locals and hands them back
+    before calling the hook, which may change any of them.
     """
-    cdef int32_t j, a, b
+    cdef int32_t j, a, b, sp, low, freed
     cdef uint8_t flags
+    cdef Node* N
     cdef Node* n
+    cdef int32_t* stack
+    cdef uint64_t* freemap
     A.stack[A.pending] = idx
     A.pending += 1
     if A.releasing:
         return
     A.releasing = True
     while A.pending > 0:
-        A.pending -= 1
-        j = A.stack[A.pending]
-        n = &A.nodes[j]
-        a = n.a
-        b = n.b
-        flags = n.flags
-        n.op = OP_FREE
-        n.flags = 0
-        n.handle = NULL
-        A.freemap[j >> 6] |= (<uint64_t>1) << (j & 63)
-        if (j >> 6) < A.free_word:
-            A.free_word = j >> 6
-        A.nfree += 1
-        A.live -= 1
-        if a >= 0:
-            A.nodes[a].refs -= 1
-            if A.nodes[a].refs == 0:
-                A.stack[A.pending] = a
-                A.pending += 1
-        if b >= 0:
-            A.nodes[b].refs -= 1
-            if A.nodes[b].refs == 0:
-                A.stack[A.pending] = b
-                A.pending += 1
+        N = A.nodes
+        stack = A.stack
+        freemap = A.freemap
+        sp = A.pending
+        low = A.free_word
+        freed = 0
+        flags = 0
+        while sp > 0:
+            sp -= 1
+            j = stack[sp]
+            n = &N[j]
+            a = n.a
+            b = n.b
+            flags = n.flags
+            n.op = OP_FREE
+            freemap[j >> 6] |= (<uint64_t>1) << (j & 63)
+            if (j >> 6) < low:
+                low = j >> 6
+            freed += 1
+            if a >= 0:
+                N[a].refs -= 1
+                if N[a].refs == 0:
+                    stack[sp] = a
+                    sp += 1
+            if b >= 0:
+                N[b].refs -= 1
+                if N[b].refs == 0:
+                    stack[sp] = b
+                    sp += 1
+            if flags & NODE_EXTRA:
+                break
+        A.pending = sp
+        A.free_word = low
+        A.nfree += freed
+        A.live -= freed
         if flags & NODE_EXTRA and A.on_extra_release != NULL:
-            # May run Python code (dropping handles): re-read everything after.
+            # May run Python code (dropping handles, making nodes).
             A.on_extra_release(j)
     A.releasing = False
 
@@ -134,7 +156,6 @@ cdef int _init_arena() except -1:
     ARENA.nodes[0].a = -1
     ARENA.nodes[0].b = -1
     ARENA.nodes[0].refs = 1
-    ARENA.nodes[0].handle = NULL
     ARENA.top = 1
     return 0
 

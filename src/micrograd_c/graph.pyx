@@ -84,7 +84,7 @@ cdef int32_t index_sweep(Arena* A, int32_t root) noexcept:
     while True:
         if mark[i] == epoch:
             n = &N[i]
-            op_backward(N, n)
+            op_backward(A, i)
             done += 1
             pending -= 1
             a = n.a
@@ -128,5 +128,5 @@ cdef int run_backward(Arena* A, int32_t root) except -1:
         nroots = 1
     count = topo_sort(A, nroots)
     for i in range(count - 1, -1, -1):
-        op_backward(N, &N[A.topo[i]])
+        op_backward(A, A.topo[i])
     return 0

@@ -24,7 +24,7 @@ from cpython.long cimport PyLong_AsDouble
 from libc.stdint cimport int32_t
 
 from micrograd_c.arena cimport (
-    Arena, get_arena, arena_reserve, node_new,
+    Arena, get_arena, arena_reserve, node_put,
     OP_LEAF, OP_ADD, OP_MUL, OP_RELU, OP_TANH, OP_SIGMOID)
 from micrograd_c.ops cimport op_forward
 from micrograd_c.value cimport Value, wrap, to_double
@@ -59,7 +59,9 @@ cdef bint _read(object seq, Operand* out) except -1:
     cdef type t
     for k, o in enumerate(seq):
         t = type(o)
-        if t is float:
+        if t is Value:
+            out[k].idx = (<Value>o).idx
+        elif t is float:
             out[k].idx = -1
             out[k].num = PyFloat_AS_DOUBLE(o)
         elif isinstance(o, Value):
@@ -113,7 +115,7 @@ cdef inline double _val(Operand o) noexcept:
     return o.num if o.idx < 0 else A.nodes[o.idx].data
 
 
-cdef inline int32_t _node(int op, Operand p, Operand q) except -1:
+cdef inline int32_t _node(int op, Operand p, Operand q) noexcept:
     """`p op q` for a Value p (no error possible for + * and activations);
     a number q becomes a leaf first, as `Value(q)` in the original."""
     cdef int err = 0
@@ -121,13 +123,13 @@ cdef inline int32_t _node(int op, Operand p, Operand q) except -1:
     cdef int32_t b = q.idx
     if op == OP_ADD or op == OP_MUL:
         if b < 0:
-            b = node_new(A, OP_LEAF, q.num, -1, -1, 0.0)
+            b = node_put(A, OP_LEAF, q.num, -1, -1, 0.0)
     else:
         b = -1
-    return node_new(A, op, r, p.idx, b, 0.0)
+    return node_put(A, op, r, p.idx, b, 0.0)
 
 
-cdef Operand _binop(int op, Operand p, Operand q) except *:
+cdef inline Operand _binop(int op, Operand p, Operand q) noexcept:
     """`p op q` for op + or * as Python evaluates it on Values and numbers:
     `Value op x` keeps its order, `number op Value` runs the Value's
     reflected op (the Value comes first), two numbers stay a number."""
@@ -142,7 +144,7 @@ cdef Operand _binop(int op, Operand p, Operand q) except *:
     return r
 
 
-cdef Operand _dot(Operand* w, Operand* x, Py_ssize_t n, Operand acc) except *:
+cdef Operand _dot(Operand* w, Operand* x, Py_ssize_t n, Operand acc) noexcept:
     """acc + w[0]*x[0] + w[1]*x[1] + ..., left to right (arena reserved)."""
     cdef Py_ssize_t k
     for k in range(n):
@@ -207,6 +209,108 @@ cdef int _activation(object neuron) except -2:
     return op
 
 
+# Bumped by micrograd.nn whenever a Neuron's attribute is set: layer plans
+# made before then are read again.
+cdef unsigned long long _nn_version = 0
+
+
+def touch():
+    """Note that a Neuron's attributes changed (DenseLayer plans are stale)."""
+    global _nn_version
+    _nn_version += 1
+
+
+cdef class _Plan:
+    """What a layer's fused call needs from its neurons, read once."""
+    cdef tuple neurons      # the neurons read, to tell when the list changes
+    cdef list rows          # each neuron's weights (as the neuron holds them)
+    cdef list biases        # each neuron's bias: a Value or a float
+    cdef int* acts          # each neuron's activation op, -1: none
+    cdef Py_ssize_t n
+
+    def __dealloc__(self):
+        PyMem_Free(self.acts)
+
+
+cdef _Plan _gather(object neurons, object neuron_type):
+    """Read the neurons' attributes (this may run Python code), or None if a
+    neuron is not exactly of neuron_type."""
+    cdef _Plan plan = _Plan.__new__(_Plan)
+    cdef Py_ssize_t k
+    plan.neurons = tuple(neurons)
+    plan.n = len(plan.neurons)
+    plan.rows = [None] * plan.n
+    plan.biases = [None] * plan.n
+    plan.acts = <int*>PyMem_Malloc(max(plan.n, 1) * sizeof(int))
+    if plan.acts == NULL:
+        raise MemoryError()
+    for k, neuron in enumerate(plan.neurons):
+        if neuron_type is not None and type(neuron) is not neuron_type:
+            return None
+        plan.rows[k] = neuron.w
+        plan.biases[k] = _scalar(neuron.b, "bias")
+        plan.acts[k] = _activation(neuron)
+    return plan
+
+
+cdef list _run(_Plan plan, object x):
+    """The plan's neurons applied to x, built in one go."""
+    x = _as_seq(x)
+    cdef Py_ssize_t nin = len(x)
+    cdef Py_ssize_t nout = plan.n
+    cdef Py_ssize_t k
+    cdef list rows = plan.rows
+    cdef bint copied = False
+    cdef Operand[STACK_OPERANDS] small
+    cdef Operand* buf = NULL
+    cdef Operand acc
+    cdef int act
+    cdef bint ok
+    for k in range(nout):
+        w = rows[k]
+        if type(w) is not list and type(w) is not tuple:
+            if not copied:
+                rows = list(rows)
+                copied = True
+            w = rows[k] = list(w)
+        if len(w) != nin:
+            raise ValueError(f"Neuron expects {len(w)} inputs, got {nin}")
+    buf = _buffer((nout + 1) * nin, small)
+    try:
+        # Read every operand; convert exotic numbers (which runs Python
+        # code) and read everything again.
+        while True:
+            ok = _read(x, buf)
+            if not ok:
+                x = _floats(x, "x")
+                continue
+            for k in range(nout):
+                ok = _read(rows[k], buf + (k + 1) * nin)
+                if not ok:
+                    if not copied:
+                        rows = list(rows)
+                        copied = True
+                    rows[k] = _floats(rows[k], "w")
+                    break
+            if ok:
+                break
+        # Build: no Python code runs from here on.
+        arena_reserve(A, <int32_t>(nout * (3 * nin + 2)))
+        out = PyList_New(nout)
+        for k in range(nout):
+            acc = _dot(buf + (k + 1) * nin, buf, nin, _operand(plan.biases[k]))
+            act = plan.acts[k]
+            if act >= 0 and acc.idx >= 0:
+                acc.idx = _node(act, acc, acc)
+            r = _result(acc)
+            Py_INCREF(r)
+            PyList_SET_ITEM(out, k, r)
+        return out
+    finally:
+        if buf != small:
+            PyMem_Free(buf)
+
+
 def dense(neurons, x, neuron_type=None):
     """``[n(x) for n in neurons]`` for micrograd.nn Neurons, in one C call.
 
@@ -218,63 +322,54 @@ def dense(neurons, x, neuron_type=None):
     (building nothing) if a neuron is not exactly of that type, so callers
     can fall back to calling neurons that compute something else.
     """
-    x = _as_seq(x)
-    neurons = _as_seq(neurons)
-    cdef Py_ssize_t nin = len(x)
-    cdef Py_ssize_t nout = len(neurons)
-    cdef Py_ssize_t k
-    cdef list rows = [None] * nout
-    cdef list biases = [None] * nout
-    cdef int[64] small_acts
-    cdef int* acts = small_acts
-    cdef Operand[STACK_OPERANDS] small
-    cdef Operand* buf = NULL
-    cdef Operand acc
-    cdef int act
-    cdef bint ok
-    # 1. Gather: attribute access may run Python code; nothing is read yet.
-    if nout > 64:
-        acts = <int*>PyMem_Malloc(nout * sizeof(int))
-        if acts == NULL:
-            raise MemoryError()
-    try:
-        for k, neuron in enumerate(neurons):
-            if neuron_type is not None and type(neuron) is not neuron_type:
+    plan = _gather(_as_seq(neurons), neuron_type)
+    return None if plan is None else _run(plan, x)
+
+
+cdef class DenseLayer:
+    """``dense`` for one layer, reading its neurons' attributes only when
+    something changed: the neurons list (another list, or other items) or
+    any Neuron attribute (micrograd.nn calls ``touch()`` when one is set).
+    Weights and biases are read at every call, so in-place updates
+    (``p.data -= ...``, ``n.w[i] = v``) always show.
+
+    >>> from micrograd.nn import Neuron
+    >>> layer = DenseLayer(Neuron)
+    >>> neurons = [Neuron(2), Neuron(2)]
+    >>> len(layer(neurons, [1.0, 2.0]))
+    2
+    """
+    cdef _Plan plan
+    cdef object neurons_list
+    cdef unsigned long long version
+    cdef object neuron_type
+
+    def __init__(self, neuron_type=None):
+        self.neuron_type = neuron_type
+
+    cdef bint _current(self, object neurons):
+        cdef Py_ssize_t k
+        if (self.plan is None or neurons is not self.neurons_list
+                or self.version != _nn_version or type(neurons) is not list
+                or len(<list>neurons) != self.plan.n):
+            return False
+        for k in range(self.plan.n):
+            if (<list>neurons)[k] is not self.plan.neurons[k]:
+                return False
+        return True
+
+    def __call__(self, neurons, x):
+        """The outputs of ``neurons`` on ``x`` (a list), or None if a neuron
+        is not of this layer's neuron type (then nothing is built)."""
+        if not self._current(neurons):
+            self.plan = None
+            plan = _gather(_as_seq(neurons), self.neuron_type)
+            if plan is None:
                 return None
-            w = _as_seq(neuron.w)
-            if len(w) != nin:
-                raise ValueError(f"Neuron expects {len(w)} inputs, got {nin}")
-            rows[k] = w
-            biases[k] = _scalar(neuron.b, "bias")
-            acts[k] = _activation(neuron)
-        # 2. Read every operand; convert exotic numbers and read again.
-        buf = _buffer((nout + 1) * nin, small)
-        while True:
-            ok = _read(x, buf)
-            if not ok:
-                x = _floats(x, "x")
-                continue
-            for k in range(nout):
-                ok = _read(rows[k], buf + (k + 1) * nin)
-                if not ok:
-                    rows[k] = _floats(rows[k], "w")
-                    break
-            if ok:
-                break
-        # 3. Build: no Python code runs from here on.
-        arena_reserve(A, <int32_t>(nout * (3 * nin + 2)))
-        out = PyList_New(nout)
-        for k in range(nout):
-            acc = _dot(buf + (k + 1) * nin, buf, nin, _operand(biases[k]))
-            act = acts[k]
-            if act >= 0 and acc.idx >= 0:
-                acc.idx = _node(act, acc, acc)
-            r = _result(acc)
-            Py_INCREF(r)
-            PyList_SET_ITEM(out, k, r)
-        return out
-    finally:
-        if buf != small and buf != NULL:
-            PyMem_Free(buf)
-        if acts != small_acts:
-            PyMem_Free(acts)
+            self.plan = plan
+            self.neurons_list = neurons
+            self.version = _nn_version
+        return _run(self.plan, x)
+
+    def __reduce__(self):
+        return (DenseLayer, (self.neuron_type,))

@@ -9,10 +9,11 @@
 # Backward mirrors the original's `_backward` closures expression for
 # expression (same operand order), so gradients round the same way.
 
+from libc.stdint cimport int32_t
 from libc.math cimport tanh, exp, log, pow, fabs, floor, fmod, copysign
 from libc.math cimport isnan, isinf, isfinite, INFINITY, NAN
 
-from micrograd_c.arena cimport Node
+from micrograd_c.arena cimport Arena, Node
 from micrograd_c.arena cimport (
     OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_RELU, OP_TANH, OP_EXP, OP_LOG,
     OP_SIGMOID, OP_CUSTOM, OP_FREE, N_OPS)
@@ -123,8 +124,10 @@ cdef inline double op_forward(int op, double x, double y, double c,
     return x
 
 
-cdef inline void op_backward(Node* N, Node* out) noexcept nogil:
-    """Accumulate out's local gradients into its children (`N` is the arena)."""
+cdef inline void op_backward(Arena* A, int32_t i) noexcept nogil:
+    """Accumulate node i's local gradients into its children."""
+    cdef Node* N = A.nodes
+    cdef Node* out = &N[i]
     cdef double g = out.grad
     cdef double x, y, t
     cdef int ignored = 0
@@ -137,7 +140,8 @@ cdef inline void op_backward(Node* N, Node* out) noexcept nogil:
         N[out.b].grad += N[out.a].data * g
     elif op == OP_POW:
         x = N[out.a].data
-        N[out.a].grad += (out.c * float_pow(x, out.c - 1.0, &ignored)) * g
+        t = A.consts[i]
+        N[out.a].grad += (t * float_pow(x, t - 1.0, &ignored)) * g
     elif op == OP_POWV:
         x = N[out.a].data
         y = N[out.b].data

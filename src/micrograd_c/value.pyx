@@ -13,7 +13,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 
 from micrograd_c.arena cimport (
-    Arena, Node, get_arena, arena_reserve, node_new, node_decref,
+    Arena, Node, get_arena, arena_reserve, node_new, node_put, node_decref,
     NODE_INT_CONST, NODE_EXTRA,
     OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_RELU, OP_TANH, OP_EXP,
     OP_LOG, OP_SIGMOID, OP_CUSTOM)
@@ -119,12 +119,12 @@ A.on_extra_release = _on_extra_release
 cdef inline void _attach(Value v, int32_t i) noexcept:
     v.idx = i
     A.nodes[i].refs += 1
-    A.nodes[i].handle = <PyObject*>v
+    A.handles[i] = <PyObject*>v
 
 
 cdef Value wrap(int32_t i):
     """The live handle of node i, made if it has none."""
-    cdef PyObject* h = A.nodes[i].handle
+    cdef PyObject* h = A.handles[i]
     if h != NULL:
         return <Value>h
     cdef Value v = Value.__new__(Value)
@@ -145,14 +145,14 @@ cdef inline double _data(int32_t i, double num) noexcept:
 
 
 cdef inline int32_t _alloc(int op, double r, int32_t a, double xa,
-                           int32_t b, double xb, double c) except -1:
+                           int32_t b, double xb, double c) noexcept:
     """Allocate op's node (after arena_reserve), making NUMBER operands
     leaves first, as the original's `Value(other)` does."""
     if a == NUMBER:
-        a = node_new(A, OP_LEAF, xa, NONE, NONE, 0.0)
+        a = node_put(A, OP_LEAF, xa, NONE, NONE, 0.0)
     if b == NUMBER:
-        b = node_new(A, OP_LEAF, xb, NONE, NONE, 0.0)
-    return node_new(A, op, r, a, b, c)
+        b = node_put(A, OP_LEAF, xb, NONE, NONE, 0.0)
+    return node_put(A, op, r, a, b, c)
 
 
 cdef Value _build(int op, int32_t a, double xa, int32_t b, double xb,
@@ -229,7 +229,7 @@ cdef object _binary(int op, Value self, object other):
     return _build(op, self.idx, 0.0, j, x, 0.0, 0)
 
 
-cdef int32_t _custom_node(double x, tuple children) except -1:
+cdef int32_t _custom_node(double x, tuple children) noexcept:
     """The node of `Value(x, children, op)` (arena reserved for len - 1).
 
     Its children are linked in the arena, as (c0, c1) or, for more, as
@@ -241,10 +241,10 @@ cdef int32_t _custom_node(double x, tuple children) except -1:
     cdef int32_t tail = (<Value>children[k - 1]).idx
     cdef Py_ssize_t j
     if k == 1:
-        return node_new(A, OP_CUSTOM, x, tail, NONE, 0.0)
+        return node_put(A, OP_CUSTOM, x, tail, NONE, 0.0)
     for j in range(k - 2, 0, -1):
-        tail = node_new(A, OP_CUSTOM, 0.0, (<Value>children[j]).idx, tail, 0.0)
-    return node_new(A, OP_CUSTOM, x, (<Value>children[0]).idx, tail, 0.0)
+        tail = node_put(A, OP_CUSTOM, 0.0, (<Value>children[j]).idx, tail, 0.0)
+    return node_put(A, OP_CUSTOM, x, (<Value>children[0]).idx, tail, 0.0)
 
 
 def _restore(double data, double grad):
@@ -297,15 +297,15 @@ cdef class Value:
         if children or _op or label:
             _extra(i)[:] = [label or None, _op or None, children or None]
         if old > 0:                   # __init__ called again on a live handle
-            if A.nodes[old].handle == <PyObject*>self:
-                A.nodes[old].handle = NULL
+            if A.handles[old] == <PyObject*>self:
+                A.handles[old] = NULL
             node_decref(A, old)
 
     def __dealloc__(self):
         cdef int32_t i = self.idx
         if i > 0:
-            if A.nodes[i].handle == <PyObject*>self:
-                A.nodes[i].handle = NULL
+            if A.handles[i] == <PyObject*>self:
+                A.handles[i] = NULL
             node_decref(A, i)
 
     def __reduce__(self):
@@ -352,8 +352,8 @@ cdef class Value:
                 return op
         if n.op == OP_POW:
             if n.flags & NODE_INT_CONST:
-                return f'**{int(n.c)}'
-            return f'**{n.c}'
+                return f'**{int(A.consts[self.idx])}'
+            return f'**{A.consts[self.idx]}'
         return OP_NAMES[n.op]
 
     @property
@@ -371,7 +371,7 @@ cdef class Value:
 
     def _backward(self):
         """Apply this node's local chain rule once (as the original's closure)."""
-        op_backward(A.nodes, &A.nodes[self.idx])
+        op_backward(A, self.idx)
 
     def backward(self):
         """Set this node's grad to 1 and accumulate d(self)/d(node) into the
