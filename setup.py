@@ -11,7 +11,7 @@ import sys
 from setuptools import Extension, setup
 from Cython.Build import cythonize
 
-MODULES = ["arena", "graph", "value", "kernels"]
+MODULES = ["arena", "graph", "value", "kernels", "tape", "optim"]
 
 # Bit-for-bit agreement with Python's float math: never contract a*b+c into a
 # fused multiply-add, never relax IEEE semantics, and always call libm's pow

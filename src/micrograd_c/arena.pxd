@@ -61,12 +61,14 @@ cdef enum:
 cdef enum:
     NODE_INT_CONST = 1  # OP_POW's exponent was an integer: `_op` prints '**2'
     NODE_EXTRA = 2      # has an entry in the Python-side extras table
+    NODE_TAPE_ROOT = 8  # an output of a Tape: backward() goes to the tape
     NODE_ORDERED = 4    # every node below it has a lower index than its
                         # parent: descending index order is a topological
                         # order of its graph (see graph.pyx)
 
 
 ctypedef void (*release_hook)(int32_t idx) noexcept
+ctypedef int (*backward_hook)(int32_t root) except -1
 
 
 ctypedef struct Arena:
@@ -90,18 +92,28 @@ ctypedef struct Arena:
     bint releasing      # a release cascade is running
     uint32_t epoch      # current topological-sort epoch
     release_hook on_extra_release   # called for freed NODE_EXTRA nodes
+    backward_hook tape_backward     # backward() of a NODE_TAPE_ROOT node
+    # Recording (tape.pyx): while `recording`, every new node is appended
+    # to `rec` and starts with one reference, the recording's own.
+    bint recording
+    int32_t* rec
+    int32_t rec_n
+    int32_t rec_cap
 
 
 cdef Arena* get_arena() noexcept
 cdef int arena_grow(Arena* A, int32_t need) except -1
+cdef int arena_grow_rec(Arena* A, int32_t need) except -1
 cdef void arena_release(Arena* A, int32_t idx) noexcept
 cdef uint32_t arena_next_epoch(Arena* A) noexcept
 
 
 cdef inline int arena_reserve(Arena* A, int32_t n) except -1:
-    """Make sure the next `n` node_new calls cannot fail."""
+    """Make sure the next `n` node_put calls cannot fail."""
     if A.capacity - A.top + A.nfree < n:
-        return arena_grow(A, A.top + n)
+        arena_grow(A, A.top + n)
+    if A.recording and A.rec_cap - A.rec_n < n:
+        arena_grow_rec(A, A.rec_n + n)
     return 0
 
 
@@ -112,8 +124,7 @@ cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
     The new node takes a reference on each child. MemoryError if the arena
     cannot grow.
     """
-    if A.nfree == 0 and A.top == A.capacity:
-        arena_grow(A, A.top + 1)
+    arena_reserve(A, 1)
     return node_put(A, op, data, a, b, c)
 
 
@@ -154,6 +165,10 @@ cdef inline int32_t node_put(Arena* A, uint8_t op, double data,
     n.a = a
     n.b = b
     n.refs = 0
+    if A.recording:
+        A.rec[A.rec_n] = i
+        A.rec_n += 1
+        n.refs = 1
     n.op = op
     n.flags = ordered
     if op == OP_POW:

@@ -56,6 +56,18 @@ cdef int arena_grow(Arena* A, int32_t need) except -1:
     return 0
 
 
+cdef int arena_grow_rec(Arena* A, int32_t need) except -1:
+    """Grow the recording buffer to at least `need` entries."""
+    cdef int64_t cap = A.rec_cap if A.rec_cap > 0 else FIRST_CAPACITY
+    while cap < need:
+        cap *= 2
+    if cap > MAX_CAPACITY:
+        raise MemoryError("micrograd arena: recording too long")
+    _resize(<void**>&A.rec, <size_t>cap * sizeof(int32_t))
+    A.rec_cap = <int32_t>cap
+    return 0
+
+
 cdef void arena_release(Arena* A, int32_t idx) noexcept:
     """Free node `idx` (refs just reached 0) and every node only it kept alive.
 

@@ -105,64 +105,69 @@ cdef inline double op_forward(int op, double x, double y, double c,
     """The value of op applied to child values x (and y) and constant c."""
     if op == OP_ADD:
         return x + y
-    if op == OP_MUL:
+    elif op == OP_MUL:
         return x * y
-    if op == OP_POW:
+    elif op == OP_POW:
         return float_pow(x, c, err)
-    if op == OP_POWV:
+    elif op == OP_POWV:
         return float_pow(x, y, err)
-    if op == OP_RELU:
+    elif op == OP_RELU:
         return 0.0 if x < 0.0 else x
-    if op == OP_TANH:
+    elif op == OP_TANH:
         return tanh(x)
-    if op == OP_EXP:
+    elif op == OP_EXP:
         return math_exp(x, err)
-    if op == OP_LOG:
+    elif op == OP_LOG:
         return math_log(x, err)
-    if op == OP_SIGMOID:
+    elif op == OP_SIGMOID:
         return sigmoid(x)
     return x
 
 
-cdef inline void op_backward(Arena* A, int32_t i) noexcept nogil:
-    """Accumulate node i's local gradients into its children."""
-    cdef Node* N = A.nodes
-    cdef Node* out = &N[i]
-    cdef double g = out.grad
+cdef inline void local_backward(Node* N, const double* C, int op, int32_t i,
+                                int32_t a, int32_t b) noexcept nogil:
+    """Accumulate the local gradients of node i (op over children a, b)
+    into the children."""
+    cdef double g = N[i].grad
     cdef double x, y, t
     cdef int ignored = 0
-    cdef int op = out.op
     if op == OP_ADD:
-        N[out.a].grad += g
-        N[out.b].grad += g
+        N[a].grad += g
+        N[b].grad += g
     elif op == OP_MUL:
-        N[out.a].grad += N[out.b].data * g
-        N[out.b].grad += N[out.a].data * g
+        N[a].grad += N[b].data * g
+        N[b].grad += N[a].data * g
     elif op == OP_POW:
-        x = N[out.a].data
-        t = A.consts[i]
-        N[out.a].grad += (t * float_pow(x, t - 1.0, &ignored)) * g
+        x = N[a].data
+        t = C[i]
+        N[a].grad += (t * float_pow(x, t - 1.0, &ignored)) * g
     elif op == OP_POWV:
-        x = N[out.a].data
-        y = N[out.b].data
-        N[out.a].grad += (y * float_pow(x, y - 1.0, &ignored)) * g
+        x = N[a].data
+        y = N[b].data
+        N[a].grad += (y * float_pow(x, y - 1.0, &ignored)) * g
         if x > 0.0:
-            t = out.data * log(x)
+            t = N[i].data * log(x)
         elif x == 0.0 and y >= 0.0:
             t = 0.0
         else:
             t = NAN
-        N[out.b].grad += t * g
+        N[b].grad += t * g
     elif op == OP_RELU:
-        N[out.a].grad += (<double>(out.data > 0.0)) * g
+        N[a].grad += (<double>(N[i].data > 0.0)) * g
     elif op == OP_TANH:
-        t = out.data
-        N[out.a].grad += (1.0 - t * t) * g
+        t = N[i].data
+        N[a].grad += (1.0 - t * t) * g
     elif op == OP_EXP:
-        N[out.a].grad += out.data * g
+        N[a].grad += N[i].data * g
     elif op == OP_LOG:
-        N[out.a].grad += g / N[out.a].data
+        N[a].grad += g / N[a].data
     elif op == OP_SIGMOID:
-        t = out.data
-        N[out.a].grad += (t * (1.0 - t)) * g
+        t = N[i].data
+        N[a].grad += (t * (1.0 - t)) * g
     # OP_LEAF, OP_CUSTOM: nothing flows further.
+
+
+cdef inline void op_backward(Arena* A, int32_t i) noexcept nogil:
+    """Accumulate node i's local gradients into its children."""
+    cdef Node* n = &A.nodes[i]
+    local_backward(A.nodes, A.consts, n.op, i, n.a, n.b)

@@ -14,7 +14,7 @@ from cpython.long cimport PyLong_AsDouble
 
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, arena_reserve, node_new, node_put, node_decref,
-    NODE_INT_CONST, NODE_EXTRA,
+    NODE_INT_CONST, NODE_EXTRA, NODE_TAPE_ROOT,
     OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_RELU, OP_TANH, OP_EXP,
     OP_LOG, OP_SIGMOID, OP_CUSTOM)
 from micrograd_c.ops cimport (
@@ -376,7 +376,10 @@ cdef class Value:
     def backward(self):
         """Set this node's grad to 1 and accumulate d(self)/d(node) into the
         grad of every node it depends on. Grads are not zeroed first."""
-        run_backward(A, self.idx)
+        if A.nodes[self.idx].flags & NODE_TAPE_ROOT and A.tape_backward != NULL:
+            A.tape_backward(self.idx)
+        else:
+            run_backward(A, self.idx)
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"

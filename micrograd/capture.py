@@ -1,0 +1,236 @@
+"""Capture and replay: ``micrograd.compile`` (defined here).
+
+A training step builds the same graph every time. ``compile`` records the
+graph a function builds on its first call, then, on later calls with
+arguments of the same structure, writes the new numbers into the recording
+and re-runs its forward in C; ``backward()`` on a returned Value then sweeps
+the recording in reverse, without a topological sort::
+
+    import micrograd
+    from micrograd.nn import MLP
+    from micrograd.optim import SGD
+
+    model = MLP(2, [16, 16, 1])
+    opt = SGD(model.parameters(), lr=0.1)
+
+    @micrograd.compile
+    def step_loss(X, y):
+        scores = [model(row) for row in X]       # X's floats arrive as Values
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        return sum(losses) * (1.0 / len(losses)), scores
+
+    for k in range(100):
+        loss, scores = step_loss(X, y)   # records once, then replays in C
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+What is recorded, and what is not:
+
+- Arguments: every float (Python float, numpy float scalar, the items of a
+  float numpy array) becomes an input leaf Value; inside the function the
+  argument arrives with Values in its place (numpy arrays as nested lists).
+  Everything else is *structure*: lengths and nesting, ints and bools (they
+  usually choose graph wiring, such as embedding rows), strings, Values
+  passed in. A call whose structure differs records again; up to
+  ``cache_size`` recordings are kept (least recently used dropped).
+- Values made outside the function (parameters) are read live at every
+  replay, so in-place updates (``p.data -= ...``) take effect.
+- Python code runs only while recording. A decision the function takes by
+  reading ``.data`` (an ``if``, a ``max`` to shift a softmax) is baked in as
+  it was at record time, as with ``torch.jit.trace``. A number computed from
+  ``.data`` and used as a constant (a softmax's max-shift) keeps its recorded
+  value: the results then agree with a dynamic run to rounding, not to the
+  bit (for a max-shift the softmax is mathematically the same). Numbers the
+  function returns (not Values) are returned as recorded.
+  ``compile(fn, check=True)`` runs the function dynamically at every call as
+  well and raises ``RuntimeError`` if the graph it builds differs from the
+  recording (``check="strict"`` also compares the constants).
+- Replay reuses the recorded nodes: the returned Values are the same objects
+  at every call, updated in place. Copy ``.data`` out to keep a value.
+- Calling a compiled function while another one records runs it inline.
+
+The recording pins its nodes; they are freed when the compiled function is
+dropped, re-records an evicted structure, or ``cache_clear()`` is called.
+"""
+
+import functools
+from collections import OrderedDict
+
+from micrograd.engine import Value
+from micrograd_c.tape import Tape, flatten, recording
+
+__all__ = ["compile", "CompiledFunction"]
+
+def _is_ndarray(x):
+    t = type(x)
+    return t.__name__ == "ndarray" and t.__module__ == "numpy"
+
+
+def _is_number(x):
+    import numbers
+    return isinstance(x, numbers.Real)
+
+
+def _is_integral(x):
+    import numbers
+    return isinstance(x, numbers.Integral)
+
+
+def _substitute(obj, leaves):
+    """obj with each float replaced by the next Value of leaves (an iterator),
+    numpy float arrays turned into nested lists of Values."""
+    t = type(obj)
+    if t is float:
+        return next(leaves)
+    if t is list:
+        return [_substitute(item, leaves) for item in obj]
+    if t is tuple:
+        return tuple(_substitute(item, leaves) for item in obj)
+    if t is dict:
+        return {name: _substitute(v, leaves) for name, v in obj.items()}
+    if _is_ndarray(obj):
+        if obj.dtype.kind != "f":
+            return obj
+        return _substitute(obj.tolist(), leaves)
+    if t is not int and t is not bool and not isinstance(obj, Value) \
+            and _is_number(obj) and not _is_integral(obj):
+        return next(leaves)
+    return obj
+
+
+def _copy_out(out):
+    """A fresh copy of the output containers (the Values are shared)."""
+    t = type(out)
+    if t is list:
+        return [_copy_out(x) for x in out]
+    if t is tuple:
+        return tuple(_copy_out(x) for x in out)
+    if t is dict:
+        return {k: _copy_out(v) for k, v in out.items()}
+    return out
+
+
+def _values_in(out):
+    t = type(out)
+    if isinstance(out, Value):
+        yield out
+    elif t is list or t is tuple:
+        for x in out:
+            yield from _values_in(x)
+    elif t is dict:
+        for x in out.values():
+            yield from _values_in(x)
+    # anything else holds no Value that compile knows of
+
+
+class _Recording:
+    __slots__ = ("tape", "out", "keys")
+
+    def __init__(self, tape, out, keys):
+        self.tape = tape
+        self.out = out
+        self.keys = keys    # Values passed in: their ids are in the key
+
+
+class CompiledFunction:
+    """A function whose graph is recorded once per argument structure and
+    replayed in C afterwards. Made by ``micrograd.compile``; see the module
+    documentation for what is recorded.
+
+    Attributes: ``check`` (False, True or "strict"), ``cache_size``.
+    """
+
+    def __init__(self, fn, check=False, cache_size=8):
+        if not callable(fn):
+            raise TypeError(f"compile() needs a function, not {type(fn).__name__!r}")
+        if check not in (False, True, "strict"):
+            raise ValueError(f"check must be False, True or 'strict', got {check!r}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) \
+                or cache_size < 1:
+            raise ValueError(f"cache_size must be an int >= 1, got {cache_size!r}")
+        self.fn = fn
+        self.check = check
+        self.cache_size = cache_size
+        self._cache = OrderedDict()
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        if recording():
+            return self.fn(*args, **kwargs)
+        key, xs = flatten(args, kwargs)
+        rec = self._cache.get(key)
+        if rec is None:
+            rec = self._record(key, args, kwargs, xs)
+        else:
+            self._cache.move_to_end(key)
+            rec.tape.replay(xs)
+            if self.check:
+                self._check(rec, args, kwargs, xs)
+        return _copy_out(rec.out)
+
+    def _run_recorded(self, args, kwargs, xs):
+        """Run fn on Values made from xs, recording; return (tape, out)."""
+        inputs = [Value(x) for x in xs]
+        leaves = iter(inputs)
+        args = _substitute(args, leaves)
+        kwargs = _substitute(kwargs, leaves)
+        tape = Tape()
+        tape.set_inputs(inputs)
+        tape.start()
+        try:
+            out = self.fn(*args, **kwargs)
+        except BaseException:
+            tape.abort()
+            raise
+        tape.stop()
+        return tape, out
+
+    def _record(self, key, args, kwargs, xs):
+        tape, out = self._run_recorded(args, kwargs, xs)
+        for v in _values_in(out):
+            tape.register_root(v)
+        rec = self._cache[key] = _Recording(
+            tape, out, [v for v in _values_in((args, kwargs))])
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return rec
+
+    def _check(self, rec, args, kwargs, xs):
+        strict = self.check == "strict"
+        tape, _ = self._run_recorded(args, kwargs, xs)
+        want = rec.tape.signature(strict)
+        got = tape.signature(strict)
+        if got != want:
+            first = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b),
+                         min(len(got), len(want)))
+            raise RuntimeError(
+                f"compiled function {getattr(self.fn, '__qualname__', self.fn)!r}: "
+                f"the graph built now differs from the recording at node {first} "
+                f"of {len(want)} (now {len(got)} nodes): control flow or constants "
+                f"depend on the data; do not compile it, or give it the varying "
+                f"values as arguments")
+
+    def cache_info(self):
+        """A dict: recordings kept, cache_size, nodes recorded per structure."""
+        return {"recordings": len(self._cache), "cache_size": self.cache_size,
+                "nodes": [rec.tape.size for rec in self._cache.values()]}
+
+    def cache_clear(self):
+        """Drop every recording (their nodes are freed)."""
+        self._cache.clear()
+
+    def __repr__(self):
+        return f"<compiled {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+def compile(fn=None, *, check=False, cache_size=8):
+    """Record the graph ``fn`` builds and replay it in C on later calls.
+
+    Use as ``@micrograd.compile``, ``@micrograd.compile(check=True)`` or
+    ``micrograd.compile(fn, cache_size=4)``. See the ``micrograd.compile``
+    module documentation (``micrograd.capture``) for the rules.
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, check=check, cache_size=cache_size)
+    return CompiledFunction(fn, check=check, cache_size=cache_size)

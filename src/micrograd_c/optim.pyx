@@ -1,0 +1,295 @@
+# cython: language_level=3
+"""Optimizers whose update loops run in C over the parameters' nodes.
+
+Each step computes, per parameter, exactly the Python expression given in
+the class docstring (same operations, same order), so it matches an update
+written in Python per parameter bit for bit.
+"""
+
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.math cimport sqrt, pow
+from libc.stdint cimport int32_t
+from libc.string cimport memset
+
+from micrograd_c.arena cimport Arena, Node, get_arena
+from micrograd_c.value cimport Value, to_double
+
+cdef Arena* A = get_arena()
+
+
+cdef double _hyper(object x, str name, double low, bint low_open,
+                   double high=float("inf")) except? -1.0:
+    """A hyperparameter as a float in its range, or TypeError/ValueError."""
+    cdef double v
+    if isinstance(x, bool) or not to_double(x, &v):
+        raise TypeError(f"{name} must be a real number, not {type(x).__name__!r}")
+    if not (v > low if low_open else v >= low) or not v < high:
+        lo = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {lo}{low}, {high}), got {x!r}")
+    return v
+
+
+cdef class Optimizer:
+    """Base: holds the parameters (a list of Values) and their node indices."""
+    cdef readonly list params
+    cdef int32_t* idx
+    cdef Py_ssize_t n
+
+    def __init__(self, params):
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        for k, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise TypeError(f"params[{k}] must be a Value, not "
+                                f"{type(p).__name__!r}")
+        if len(set(map(id, params))) != len(params):
+            raise ValueError("params contain the same Value twice")
+        cdef int32_t* idx = <int32_t*>PyMem_Malloc(len(params) * sizeof(int32_t))
+        if idx == NULL:
+            raise MemoryError()
+        PyMem_Free(self.idx)
+        self.idx = idx
+        self.n = len(params)
+        self.params = params
+        for k in range(self.n):
+            self.idx[k] = (<Value>params[k]).idx
+
+    def __dealloc__(self):
+        PyMem_Free(self.idx)
+
+    def zero_grad(self):
+        """Set every parameter's grad to 0."""
+        cdef Node* N = A.nodes
+        cdef Py_ssize_t k
+        for k in range(self.n):
+            N[self.idx[k]].grad = 0.0
+
+
+cdef double* _zeros(Py_ssize_t n) except NULL:
+    cdef double* p = <double*>PyMem_Malloc(max(n, 1) * sizeof(double))
+    if p == NULL:
+        raise MemoryError()
+    memset(p, 0, max(n, 1) * sizeof(double))
+    return p
+
+
+cdef class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum and L2 decay.
+
+    ``SGD(params, lr, momentum=0.0, weight_decay=0.0)``; ``step()`` does, for
+    each parameter ``p`` (``buf`` starts at 0)::
+
+        g = p.grad + weight_decay * p.data      # only if weight_decay != 0
+        buf = momentum * buf + g                # only if momentum != 0
+        g = buf                                 #   (then step along buf)
+        p.data -= lr * g
+
+    ``lr`` (and ``momentum``, ``weight_decay``) can be set at any time, e.g.
+    for a learning-rate schedule.
+
+    >>> from micrograd.engine import Value
+    >>> w = Value(1.0); w.grad = 0.5
+    >>> SGD([w], lr=0.1).step(); w.data
+    0.95
+    """
+    cdef double _lr, _momentum, _weight_decay
+    cdef double* buf
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        Optimizer.__init__(self, params)
+        PyMem_Free(self.buf)
+        self.buf = NULL
+        self.buf = _zeros(self.n)
+
+    def __dealloc__(self):
+        PyMem_Free(self.buf)
+
+    @property
+    def lr(self):
+        """Learning rate (settable)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _hyper(value, "lr", 0.0, False)
+
+    @property
+    def momentum(self):
+        """Momentum factor in [0, 1) (settable)."""
+        return self._momentum
+
+    @momentum.setter
+    def momentum(self, value):
+        self._momentum = _hyper(value, "momentum", 0.0, False, 1.0)
+
+    @property
+    def weight_decay(self):
+        """L2 penalty factor >= 0 (settable)."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        self._weight_decay = _hyper(value, "weight_decay", 0.0, False)
+
+    def step(self):
+        """One update of every parameter from its current grad."""
+        cdef Node* N = A.nodes
+        cdef Node* p
+        cdef Py_ssize_t k
+        cdef double g
+        cdef double lr = self._lr, mom = self._momentum, wd = self._weight_decay
+        for k in range(self.n):
+            p = &N[self.idx[k]]
+            g = p.grad
+            if wd != 0.0:
+                g = g + wd * p.data
+            if mom != 0.0:
+                self.buf[k] = mom * self.buf[k] + g
+                g = self.buf[k]
+            p.data -= lr * g
+
+    def state_dict(self):
+        """The optimizer's state: hyperparameters and momentum buffers."""
+        return {"type": "SGD", "lr": self._lr, "momentum": self._momentum,
+                "weight_decay": self._weight_decay,
+                "buf": [self.buf[k] for k in range(self.n)]}
+
+    def load_state_dict(self, state):
+        """Restore what state_dict() returned (same number of parameters)."""
+        _check_state(state, "SGD", self.n, ("buf",))
+        buf = [float(x) for x in state["buf"]]
+        self.lr = state["lr"]
+        self.momentum = state["momentum"]
+        self.weight_decay = state["weight_decay"]
+        for k in range(self.n):
+            self.buf[k] = buf[k]
+
+
+cdef class Adam(Optimizer):
+    """Adam (Kingma & Ba), with bias correction, as PyTorch's default Adam.
+
+    ``Adam(params, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)``;
+    ``step()`` increments ``t`` and does, for each parameter ``p`` (``m``
+    and ``v`` start at 0)::
+
+        g = p.grad + weight_decay * p.data      # only if weight_decay != 0
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t)
+        p.data -= lr * m_hat / (math.sqrt(v_hat) + eps)
+
+    ``lr`` is settable at any time (learning-rate schedules).
+    """
+    cdef double _lr, beta1, beta2, _eps, _weight_decay
+    cdef double* m
+    cdef double* v
+    cdef readonly long long t
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.0):
+        self.lr = lr
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair, got {betas!r}") from None
+        self.beta1 = _hyper(b1, "betas[0]", 0.0, False, 1.0)
+        self.beta2 = _hyper(b2, "betas[1]", 0.0, False, 1.0)
+        self._eps = _hyper(eps, "eps", 0.0, True)
+        self._weight_decay = _hyper(weight_decay, "weight_decay", 0.0, False)
+        Optimizer.__init__(self, params)
+        PyMem_Free(self.m)
+        PyMem_Free(self.v)
+        self.m = self.v = NULL
+        self.m = _zeros(self.n)
+        self.v = _zeros(self.n)
+        self.t = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.m)
+        PyMem_Free(self.v)
+
+    @property
+    def lr(self):
+        """Learning rate (settable)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _hyper(value, "lr", 0.0, False)
+
+    @property
+    def betas(self):
+        """(beta1, beta2)."""
+        return (self.beta1, self.beta2)
+
+    @property
+    def eps(self):
+        return self._eps
+
+    @property
+    def weight_decay(self):
+        return self._weight_decay
+
+    def step(self):
+        """One update of every parameter from its current grad."""
+        cdef Node* N = A.nodes
+        cdef Node* p
+        cdef Py_ssize_t k
+        cdef double g, m_hat, v_hat
+        cdef double b1 = self.beta1, b2 = self.beta2
+        cdef double lr = self._lr, eps = self._eps, wd = self._weight_decay
+        self.t += 1
+        cdef double c1 = 1.0 - pow(b1, <double>self.t)
+        cdef double c2 = 1.0 - pow(b2, <double>self.t)
+        for k in range(self.n):
+            p = &N[self.idx[k]]
+            g = p.grad
+            if wd != 0.0:
+                g = g + wd * p.data
+            self.m[k] = b1 * self.m[k] + (1.0 - b1) * g
+            self.v[k] = b2 * self.v[k] + (1.0 - b2) * g * g
+            m_hat = self.m[k] / c1
+            v_hat = self.v[k] / c2
+            p.data -= lr * m_hat / (sqrt(v_hat) + eps)
+
+    def state_dict(self):
+        """The optimizer's state: hyperparameters, step count and moments."""
+        return {"type": "Adam", "lr": self._lr, "betas": [self.beta1, self.beta2],
+                "eps": self._eps, "weight_decay": self._weight_decay,
+                "t": self.t,
+                "m": [self.m[k] for k in range(self.n)],
+                "v": [self.v[k] for k in range(self.n)]}
+
+    def load_state_dict(self, state):
+        """Restore what state_dict() returned (same number of parameters)."""
+        _check_state(state, "Adam", self.n, ("m", "v"))
+        m = [float(x) for x in state["m"]]
+        v = [float(x) for x in state["v"]]
+        t = state["t"]
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"Adam state: t must be an int >= 0, got {t!r}")
+        b1, b2 = state["betas"]
+        lr = _hyper(state["lr"], "lr", 0.0, False)
+        self.beta1 = _hyper(b1, "betas[0]", 0.0, False, 1.0)
+        self.beta2 = _hyper(b2, "betas[1]", 0.0, False, 1.0)
+        self._eps = _hyper(state["eps"], "eps", 0.0, True)
+        self._weight_decay = _hyper(state["weight_decay"], "weight_decay", 0.0, False)
+        self._lr = lr
+        self.t = t
+        for k in range(self.n):
+            self.m[k] = m[k]
+            self.v[k] = v[k]
+
+
+def _check_state(state, str kind, Py_ssize_t n, tuple arrays):
+    if not isinstance(state, dict) or state.get("type") != kind:
+        raise ValueError(f"not a {kind} state: {state!r:.80}")
+    for name in arrays:
+        if len(state[name]) != n:
+            raise ValueError(f"{kind} state has {len(state[name])} entries in "
+                             f"{name!r}, this optimizer has {n} parameters")
