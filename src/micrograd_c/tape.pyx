@@ -69,6 +69,28 @@ ctypedef struct Instr:
     int32_t op
 
 
+# A neuron's sum is a chain of `m = w * x; s = acc + m` pairs. Replay runs
+# such a pair as one step (the op codes below mark its first instruction),
+# with the same arithmetic in the same order: m stays in a register.
+cdef enum:
+    DOT_FORWARD = 100     # MUL m, then ADD s = acc + m
+    DOT_BACKWARD = 101    # ADD s = acc + m, then MUL m (reverse order)
+
+
+cdef void _fuse(Instr* code, Py_ssize_t n, int first_op, int second_op,
+                bint forward, int mark) noexcept:
+    """Mark the first instruction of each fusable pair in code."""
+    cdef Py_ssize_t k = 0
+    while k + 1 < n:
+        if (code[k].op == first_op and code[k + 1].op == second_op and
+                ((forward and code[k + 1].b == code[k].out) or
+                 (not forward and code[k].b == code[k + 1].out))):
+            code[k].op = mark
+            k += 2
+        else:
+            k += 1
+
+
 cdef class Tape:
     """A recording of the nodes one run of some code created.
 
@@ -80,6 +102,7 @@ cdef class Tape:
     cdef int32_t* nodes         # every recorded node, in creation order
     cdef Py_ssize_t n
     cdef Instr* code            # the recorded nodes that compute (not leaves)
+    cdef Instr* fwd             # code with the fused pairs marked
     cdef Py_ssize_t ncode
     cdef int32_t* leaves        # the recorded leaves (constants)
     cdef Py_ssize_t nleaves
@@ -108,6 +131,7 @@ cdef class Tape:
         self._unpin(self.inputs, self.ninputs)
         PyMem_Free(self.nodes)
         PyMem_Free(self.code)
+        PyMem_Free(self.fwd)
         PyMem_Free(self.leaves)
         PyMem_Free(self.inputs)
 
@@ -172,7 +196,8 @@ cdef class Tape:
             self.nodes = _copy(A.rec, n)
             self.leaves = _copy(A.rec, n)
             self.code = <Instr*>PyMem_Malloc(max(n, 1) * sizeof(Instr))
-            if self.code == NULL:
+            self.fwd = <Instr*>PyMem_Malloc(max(n, 1) * sizeof(Instr))
+            if self.code == NULL or self.fwd == NULL:
                 raise MemoryError()
         except MemoryError:
             self._unpin_rec()
@@ -202,6 +227,8 @@ cdef class Tape:
                 if c >= 0 and mark[c] != epoch and N[c].a >= 0:
                     self.reaches_outside = True
         self.ncode = nc
+        memcpy(self.fwd, self.code, nc * sizeof(Instr))
+        _fuse(self.fwd, nc, OP_MUL, OP_ADD, True, DOT_FORWARD)
         self.nleaves = nl
         self.closed = True
 
@@ -228,8 +255,8 @@ cdef class Tape:
                              f"got {xs.shape[0]}")
         cdef Node* N = A.nodes
         cdef double* C = A.consts
-        cdef Instr* ins = self.code
-        cdef Instr* end = self.code + self.ncode
+        cdef Instr* ins = self.fwd
+        cdef Instr* end = self.fwd + self.ncode
         cdef Node* nd
         cdef Py_ssize_t k
         cdef double x, r
@@ -242,7 +269,14 @@ cdef class Tape:
             N[self.leaves[k]].grad = 0.0
         while ins < end:
             x = N[ins.a].data
-            if ins.op == OP_ADD:
+            if ins.op == DOT_FORWARD:
+                x = x * N[ins.b].data           # m = w * x
+                nd = &N[ins.out]
+                nd.data = x
+                nd.grad = 0.0
+                ins += 1
+                r = N[ins.a].data + x           # s = acc + m
+            elif ins.op == OP_ADD:
                 r = x + N[ins.b].data
             elif ins.op == OP_MUL:
                 r = x * N[ins.b].data
@@ -280,6 +314,7 @@ cdef class Tape:
                 mark[ins.a] = epoch
                 if ins.b >= 0:
                     mark[ins.b] = epoch
+            _fuse(out, m, OP_ADD, OP_MUL, False, DOT_BACKWARD)
             return (<char*>out)[:m * sizeof(Instr)]
         finally:
             PyMem_Free(out)
@@ -311,8 +346,17 @@ cdef class Tape:
         cdef double* C = A.consts
         cdef double g
         N[r].grad = 1.0
+        cdef double gm
         while ins < end:
-            if ins.op == OP_ADD:
+            if ins.op == DOT_BACKWARD:
+                g = N[ins.out].grad             # s = acc + m
+                N[ins.a].grad += g
+                gm = N[ins.b].grad + g
+                N[ins.b].grad = gm
+                ins += 1                        # m = w * x
+                N[ins.a].grad += N[ins.b].data * gm
+                N[ins.b].grad += N[ins.a].data * gm
+            elif ins.op == OP_ADD:
                 g = N[ins.out].grad
                 N[ins.a].grad += g
                 N[ins.b].grad += g
