@@ -69,22 +69,34 @@ ctypedef struct Instr:
     int32_t op
 
 
-# A neuron's sum is a chain of `m = w * x; s = acc + m` pairs. Replay runs
-# such a pair as one step (the op codes below mark its first instruction),
-# with the same arithmetic in the same order: m stays in a register.
+# A neuron's sum is a chain of `m = w * x; s = acc + m` pairs (and `x*w + c`
+# is such a pair too). Replay runs a pair as one step (the op codes below
+# mark its first instruction), with the same arithmetic: m stays in a
+# register.
 cdef enum:
     DOT_FORWARD = 100     # MUL m, then ADD s = acc + m
     DOT_BACKWARD = 101    # ADD s = acc + m, then MUL m (reverse order)
 
 
-cdef void _fuse(Instr* code, Py_ssize_t n, int first_op, int second_op,
-                bint forward, int mark) noexcept:
-    """Mark the first instruction of each fusable pair in code."""
+cdef void _fuse(Instr* code, Py_ssize_t n, bint forward, int mark) noexcept:
+    """Mark the first instruction of each fusable MUL/ADD pair in code
+    (forward: MUL m then ADD s; backward order: ADD s then MUL m), with the
+    ADD's operands swapped if need be so that its `b` is m (+ commutes
+    exactly; the two grad updates of an ADD touch different nodes, or the
+    same node twice)."""
     cdef Py_ssize_t k = 0
+    cdef Instr* mul
+    cdef Instr* add
+    cdef int32_t t
     while k + 1 < n:
-        if (code[k].op == first_op and code[k + 1].op == second_op and
-                ((forward and code[k + 1].b == code[k].out) or
-                 (not forward and code[k].b == code[k + 1].out))):
+        mul = &code[k] if forward else &code[k + 1]
+        add = &code[k + 1] if forward else &code[k]
+        if (mul.op == OP_MUL and add.op == OP_ADD and
+                (add.a == mul.out or add.b == mul.out)):
+            if add.b != mul.out:
+                t = add.a
+                add.a = add.b
+                add.b = t
             code[k].op = mark
             k += 2
         else:
@@ -228,7 +240,7 @@ cdef class Tape:
                     self.reaches_outside = True
         self.ncode = nc
         memcpy(self.fwd, self.code, nc * sizeof(Instr))
-        _fuse(self.fwd, nc, OP_MUL, OP_ADD, True, DOT_FORWARD)
+        _fuse(self.fwd, nc, True, DOT_FORWARD)
         self.nleaves = nl
         self.closed = True
 
@@ -314,7 +326,7 @@ cdef class Tape:
                 mark[ins.a] = epoch
                 if ins.b >= 0:
                     mark[ins.b] = epoch
-            _fuse(out, m, OP_ADD, OP_MUL, False, DOT_BACKWARD)
+            _fuse(out, m, False, DOT_BACKWARD)
             return (<char*>out)[:m * sizeof(Instr)]
         finally:
             PyMem_Free(out)
