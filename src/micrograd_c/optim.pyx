@@ -30,10 +30,30 @@ cdef double _hyper(object x, str name, double low, bint low_open,
 
 
 cdef class Optimizer:
-    """Base: holds the parameters (a list of Values) and their node indices."""
+    """Base: holds the parameters (a list of Values) and their node indices,
+    the learning rate and the weight decay."""
     cdef readonly list params
     cdef int32_t* idx
     cdef Py_ssize_t n
+    cdef double _lr, _weight_decay
+
+    @property
+    def lr(self):
+        """Learning rate >= 0 (settable, e.g. for a schedule)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _hyper(value, "lr", 0.0, False)
+
+    @property
+    def weight_decay(self):
+        """L2 penalty factor >= 0 (settable)."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        self._weight_decay = _hyper(value, "weight_decay", 0.0, False)
 
     def __init__(self, params):
         params = list(params)
@@ -93,7 +113,7 @@ cdef class SGD(Optimizer):
     >>> SGD([w], lr=0.1).step(); w.data
     0.95
     """
-    cdef double _lr, _momentum, _weight_decay
+    cdef double _momentum
     cdef double* buf
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
@@ -109,15 +129,6 @@ cdef class SGD(Optimizer):
         PyMem_Free(self.buf)
 
     @property
-    def lr(self):
-        """Learning rate (settable)."""
-        return self._lr
-
-    @lr.setter
-    def lr(self, value):
-        self._lr = _hyper(value, "lr", 0.0, False)
-
-    @property
     def momentum(self):
         """Momentum factor in [0, 1) (settable)."""
         return self._momentum
@@ -125,15 +136,6 @@ cdef class SGD(Optimizer):
     @momentum.setter
     def momentum(self, value):
         self._momentum = _hyper(value, "momentum", 0.0, False, 1.0)
-
-    @property
-    def weight_decay(self):
-        """L2 penalty factor >= 0 (settable)."""
-        return self._weight_decay
-
-    @weight_decay.setter
-    def weight_decay(self, value):
-        self._weight_decay = _hyper(value, "weight_decay", 0.0, False)
 
     def step(self):
         """One update of every parameter from its current grad."""
@@ -183,9 +185,9 @@ cdef class Adam(Optimizer):
         v_hat = v / (1 - beta2 ** t)
         p.data -= lr * m_hat / (math.sqrt(v_hat) + eps)
 
-    ``lr`` is settable at any time (learning-rate schedules).
+    ``lr`` and ``weight_decay`` are settable at any time.
     """
-    cdef double _lr, beta1, beta2, _eps, _weight_decay
+    cdef double beta1, beta2, _eps
     cdef double* m
     cdef double* v
     cdef readonly long long t
@@ -200,7 +202,7 @@ cdef class Adam(Optimizer):
         self.beta1 = _hyper(b1, "betas[0]", 0.0, False, 1.0)
         self.beta2 = _hyper(b2, "betas[1]", 0.0, False, 1.0)
         self._eps = _hyper(eps, "eps", 0.0, True)
-        self._weight_decay = _hyper(weight_decay, "weight_decay", 0.0, False)
+        self.weight_decay = weight_decay
         Optimizer.__init__(self, params)
         PyMem_Free(self.m)
         PyMem_Free(self.v)
@@ -214,26 +216,14 @@ cdef class Adam(Optimizer):
         PyMem_Free(self.v)
 
     @property
-    def lr(self):
-        """Learning rate (settable)."""
-        return self._lr
-
-    @lr.setter
-    def lr(self, value):
-        self._lr = _hyper(value, "lr", 0.0, False)
-
-    @property
     def betas(self):
         """(beta1, beta2)."""
         return (self.beta1, self.beta2)
 
     @property
     def eps(self):
+        """The term added to the denominator."""
         return self._eps
-
-    @property
-    def weight_decay(self):
-        return self._weight_decay
 
     def step(self):
         """One update of every parameter from its current grad."""
