@@ -17,7 +17,7 @@ an ``activation=`` choice, and input sizes are checked.
 import random
 
 from micrograd.engine import Value
-from micrograd_c.kernels import DenseLayer, dense, touch
+from micrograd_c.kernels import DenseLayer, DenseStack, dense, touch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 
@@ -115,8 +115,12 @@ class MLP(Module):
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1,
                              activation=activation)
                        for i in range(len(nouts))]
+        self._fused = DenseStack(Layer, Neuron)
 
     def __call__(self, x):
+        out = self._fused(self.layers, x)     # plain Layers: one C call
+        if out is not None:
+            return out[0] if len(out) == 1 else out
         for layer in self.layers:
             x = layer(x)
         return x

@@ -253,29 +253,44 @@ cdef _Plan _gather(object neurons, object neuron_type):
     return plan
 
 
-cdef list _run(_Plan plan, object x):
-    """The plan's neurons applied to x, built in one go."""
+cdef list _run(list plans, object x):
+    """Layers of neurons (one plan each) applied to x in turn, built in one
+    go; the outputs of the last layer. A hidden layer's outputs feed the
+    next layer as nodes, without handles."""
     x = _as_seq(x)
-    cdef Py_ssize_t nin = len(x)
-    cdef Py_ssize_t nout = plan.n
-    cdef Py_ssize_t k
-    cdef list rows = plan.rows
-    cdef bint copied = False
+    cdef Py_ssize_t nlayers = len(plans), l, k
+    cdef Py_ssize_t nin, nout, total, widest = 0
+    cdef _Plan plan
+    cdef list rows_of = [None] * nlayers     # rows per layer, copied if changed
     cdef Operand[STACK_OPERANDS] small
     cdef Operand* buf = NULL
+    cdef Operand* cur
+    cdef Operand* nxt
+    cdef Operand* w
     cdef Operand acc
     cdef int act
+    cdef int32_t nodes = 0
     cdef bint ok
-    for k in range(nout):
-        w = rows[k]
-        if type(w) is not list and type(w) is not tuple:
-            if not copied:
-                rows = list(rows)
-                copied = True
-            w = rows[k] = list(w)
-        if len(w) != nin:
-            raise ValueError(f"Neuron expects {len(w)} inputs, got {nin}")
-    buf = _buffer((nout + 1) * nin, small)
+    # Sizes: every neuron of layer l takes the outputs of layer l - 1.
+    nin = len(x)
+    total = nin
+    for l in range(nlayers):
+        plan = plans[l]
+        rows = plan.rows
+        for k in range(plan.n):
+            row = rows[k]
+            if type(row) is not list and type(row) is not tuple:
+                if rows is plan.rows:
+                    rows = list(rows)
+                row = rows[k] = list(row)
+            if len(row) != nin:
+                raise ValueError(f"Neuron expects {len(row)} inputs, got {nin}")
+        rows_of[l] = rows
+        total += plan.n * nin
+        nodes += <int32_t>(plan.n * (3 * nin + 2))
+        widest = max(widest, plan.n)
+        nin = plan.n
+    buf = _buffer(total + 2 * widest, small)
     try:
         # Read every operand; convert exotic numbers (which runs Python
         # code) and read everything again.
@@ -284,25 +299,44 @@ cdef list _run(_Plan plan, object x):
             if not ok:
                 x = _floats(x, "x")
                 continue
-            for k in range(nout):
-                ok = _read(rows[k], buf + (k + 1) * nin)
+            w = buf + len(x)
+            nin = len(x)
+            for l in range(nlayers):
+                rows = rows_of[l]
+                for k in range((<_Plan>plans[l]).n):
+                    ok = _read(rows[k], w)
+                    if not ok:
+                        if rows is (<_Plan>plans[l]).rows:
+                            rows = rows_of[l] = list(rows)
+                        rows[k] = _floats(rows[k], "w")
+                        break
+                    w += nin
                 if not ok:
-                    if not copied:
-                        rows = list(rows)
-                        copied = True
-                    rows[k] = _floats(rows[k], "w")
                     break
+                nin = (<_Plan>plans[l]).n
             if ok:
                 break
         # Build: no Python code runs from here on.
-        arena_reserve(A, <int32_t>(nout * (3 * nin + 2)))
-        out = PyList_New(nout)
-        for k in range(nout):
-            acc = _dot(buf + (k + 1) * nin, buf, nin, _operand(plan.biases[k]))
-            act = plan.acts[k]
-            if act >= 0 and acc.idx >= 0:
-                acc.idx = _node(act, acc, acc)
-            r = _result(acc)
+        arena_reserve(A, nodes)
+        cur = buf
+        nin = len(x)
+        w = buf + nin
+        nxt = buf + total
+        for l in range(nlayers):
+            plan = plans[l]
+            for k in range(plan.n):
+                acc = _dot(w, cur, nin, _operand(plan.biases[k]))
+                act = plan.acts[k]
+                if act >= 0 and acc.idx >= 0:
+                    acc.idx = _node(act, acc, acc)
+                nxt[k] = acc
+                w += nin
+            cur = nxt
+            nxt = buf + total + widest if cur == buf + total else buf + total
+            nin = plan.n
+        out = PyList_New(nin)
+        for k in range(nin):
+            r = _result(cur[k])
             Py_INCREF(r)
             PyList_SET_ITEM(out, k, r)
         return out
@@ -323,7 +357,7 @@ def dense(neurons, x, neuron_type=None):
     can fall back to calling neurons that compute something else.
     """
     plan = _gather(_as_seq(neurons), neuron_type)
-    return None if plan is None else _run(plan, x)
+    return None if plan is None else _run([plan], x)
 
 
 cdef class DenseLayer:
@@ -369,7 +403,76 @@ cdef class DenseLayer:
             self.plan = plan
             self.neurons_list = neurons
             self.version = _nn_version
-        return _run(self.plan, x)
+        return _run([self.plan], x)
 
     def __reduce__(self):
         return (DenseLayer, (self.neuron_type,))
+
+
+cdef class DenseStack:
+    """Layers called in turn, ``for layer in layers: x = layer(x)``, in one C
+    call, for micrograd.nn's MLP: the hidden layers' outputs go straight to
+    the next layer, with no Python objects made for them. The nodes are the
+    ones the layers would build, in the same order.
+
+    The layers' and neurons' attributes are read again only after a change
+    (another list or other items, at either level, or ``touch()``).
+    Returns None, building nothing, when a layer or neuron is not of the
+    given types, or a hidden layer has fewer than two neurons (the layers
+    then run as they are, e.g. to raise as the original does).
+    """
+    cdef list plans
+    cdef object layers_list         # the list object last seen
+    cdef tuple layers               # its items then
+    cdef tuple neuron_lists         # each layer's neurons list then
+    cdef unsigned long long version
+    cdef object layer_type, neuron_type
+
+    def __init__(self, layer_type, neuron_type):
+        self.layer_type = layer_type
+        self.neuron_type = neuron_type
+
+    cdef bint _current(self, object layers) except -1:
+        cdef Py_ssize_t l, k
+        cdef _Plan plan
+        if (self.plans is None or layers is not self.layers_list
+                or self.version != _nn_version or type(layers) is not list
+                or len(<list>layers) != len(self.layers)):
+            return False
+        for l in range(len(self.layers)):
+            layer = (<list>layers)[l]
+            if layer is not self.layers[l]:
+                return False
+            neurons = layer.neurons
+            plan = self.plans[l]
+            if (neurons is not self.neuron_lists[l] or type(neurons) is not list
+                    or len(<list>neurons) != plan.n):
+                return False
+            for k in range(plan.n):
+                if (<list>neurons)[k] is not plan.neurons[k]:
+                    return False
+        return True
+
+    def __call__(self, layers, x):
+        """The last layer's outputs (a list), or None (see the class)."""
+        cdef Py_ssize_t l
+        if not self._current(layers):
+            self.plans = None
+            layers = _as_seq(layers)
+            plans = []
+            for l, layer in enumerate(layers):
+                if type(layer) is not self.layer_type:
+                    return None
+                plan = _gather(_as_seq(layer.neurons), self.neuron_type)
+                if plan is None or ((<_Plan>plan).n < 2 and l < len(layers) - 1):
+                    return None
+                plans.append(plan)
+            self.layers = tuple(layers)
+            self.neuron_lists = tuple(layer.neurons for layer in layers)
+            self.layers_list = layers
+            self.version = _nn_version
+            self.plans = plans
+        return _run(self.plans, x)
+
+    def __reduce__(self):
+        return (DenseStack, (self.layer_type, self.neuron_type))
