@@ -23,6 +23,29 @@ def chain(Value, depth):
     return x.data, x0.grad
 
 
+def compiled_chain(compile, depth):
+    """The chain as a function of ``x0`` compiled with ``micrograd.compile``,
+    recorded here (one untimed call).  Returns ``fn``; ``replay_chain(fn)``
+    replays it and backprops."""
+    @compile
+    def fn(x0):                    # x0's float arrives as a Value
+        x = x0
+        for _ in range(depth):
+            x = x * A + B
+        return x, x0
+
+    fn(1.0)
+    return fn
+
+
+def replay_chain(fn):
+    """Replay the recorded chain, run ``backward()`` over the recording,
+    return ``(x.data, x0.grad)`` (as ``chain``)."""
+    x, x0 = fn(1.0)
+    x.backward()
+    return x.data, x0.grad
+
+
 def chain_torch(torch, depth):
     """The same chain on 0-d float64 tensors (autograd per scalar op)."""
     x0 = x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)

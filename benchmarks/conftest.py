@@ -80,6 +80,53 @@ def moons_reference():
         gc.collect()
 
 
+class DynamicMoons:
+    """This package's dynamic moons run (``micrograd-c``): the reference of the
+    compiled row, which must reproduce it bit for bit.
+
+    ``losses(n)`` gives its first ``n`` step losses, running the missing
+    steps (untimed).  The ``micrograd-c`` moons-step row hands its own run
+    over with ``adopt``, so in a full session the compiled row is compared
+    with that row's losses.  ``first_grads`` are the parameter grads of the
+    loss on the fresh model.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.run = None
+        self._first_grads = None
+
+    def _new_run(self):
+        return MoonsRun(self.engine.Value, self.engine.nn.MLP)
+
+    def adopt(self, run):
+        if self.run is None or len(run.losses) > len(self.run.losses):
+            self.run = run
+
+    def losses(self, n):
+        if self.run is None:
+            self.run = self._new_run()
+        while len(self.run.losses) < n:
+            self.run.step()
+        return self.run.losses[:n]
+
+    @property
+    def first_grads(self):
+        if self._first_grads is None:
+            run = self._new_run()
+            (total_loss,), _ = run.prepare_backward()
+            run.backward(total_loss)
+            self._first_grads = run.grads()
+        return self._first_grads
+
+
+@pytest.fixture(scope="session")
+def moons_dynamic():
+    """``DynamicMoons`` for this package's dynamic engine, or None without it."""
+    engine = _first_available("micrograd-c")
+    return DynamicMoons(engine) if engine is not None else None
+
+
 @pytest.fixture(scope="session")
 def gpt_reference():
     """The pure-Python engine's results on the GPT step (else this package's)."""
@@ -139,6 +186,10 @@ def pytest_terminal_summary(terminalreporter):
     if rows:
         terminalreporter.section("memory per live node")
         for r in rows:
+            terminalreporter.write_line(json.dumps(r))
+    if harness.REPLAY:
+        terminalreporter.section("replay overhead per node")
+        for r in harness.REPLAY:
             terminalreporter.write_line(json.dumps(r))
     if harness.SKIPS:
         terminalreporter.section("rows skipped on purpose")

@@ -16,8 +16,18 @@ values (``+ - * / **`` with number exponents, ``relu()``, ``exp()``,
 The weights come from a private ``random.Random(seed)``, so every engine
 starts from the same model and, where its arithmetic is the same, follows the
 same trajectory bit for bit.
+
+``GPTRun(Value, dot=dot, optim=optim)`` is the same step with each linear
+layer's rows computed by ``micrograd.engine.dot`` (``dot_gpt``: the very
+nodes ``sum()`` builds, so the same numbers) and the update by
+``micrograd.optim.Adam`` (its loop in C, the same formula as ``Adam``
+below).
 """
 
+import functools
+import types
+
+import micrograd.gpt as gpt_module
 from micrograd.gpt import GPT, CharTokenizer, GPTConfig
 
 VOCAB = "abcdefghijklmnopqrstuvwxyz"   # + one BOS token: vocab_size 27
@@ -58,13 +68,57 @@ class Adam:
             p.grad = 0.0
 
 
-class GPTRun:
-    """A seeded GPT, its document and its optimizer: the timed pieces of a step."""
+class CAdam:
+    """``micrograd.optim.Adam`` (its loop in C) with ``Adam``'s hyperparameters
+    above; ``step()`` also zeroes the grads, as ``Adam.step()`` does."""
 
-    def __init__(self, Value, cfg=None, text=DOCUMENT):
-        self.model = GPT(Value, cfg or GPTConfig(**CONFIG))
+    def __init__(self, optim, params, lr=1e-2, beta1=0.9, beta2=0.95, eps=1e-8):
+        self.opt = optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps)
+
+    def step(self):
+        self.opt.step()
+        self.opt.zero_grad()
+
+
+@functools.lru_cache(maxsize=None)
+def dot_gpt(dot):
+    """``GPT`` whose linear layers compute each row with one ``dot`` call.
+
+    ``micrograd.gpt.linear`` is ``[sum(wi * xi for wi, xi in zip(row, x))
+    for row in w]``; ``dot(row, x)`` builds the very nodes of that ``sum``
+    in one C call.  The subclass runs ``GPT.forward``'s own code with its
+    global ``linear`` bound to the dot version, so the rest of the model
+    (embeddings, norms, attention, MLP, loss) is the same code, unchanged.
+    """
+    if "linear" not in GPT.forward.__code__.co_names:
+        raise RuntimeError("micrograd.gpt.GPT.forward no longer calls the module's "
+                           "linear(): update dot_gpt")
+
+    def linear(x, w):
+        """``w @ x``: ``micrograd.gpt.linear`` with each row one ``dot`` call."""
+        return [dot(row, x) for row in w]
+
+    fwd = GPT.forward
+    forward = types.FunctionType(fwd.__code__, dict(vars(gpt_module), linear=linear),
+                                 fwd.__name__, fwd.__defaults__, fwd.__closure__)
+    forward.__doc__ = fwd.__doc__
+    return type("DotGPT", (GPT,), {"forward": forward, "__module__": __name__,
+                                    "__doc__": dot_gpt.__doc__})
+
+
+class GPTRun:
+    """A seeded GPT, its document and its optimizer: the timed pieces of a step.
+
+    With ``dot`` (``micrograd.engine.dot``) the model is ``dot_gpt(dot)``;
+    with ``optim`` (``micrograd.optim``) the optimizer is ``CAdam``.
+    """
+
+    def __init__(self, Value, cfg=None, text=DOCUMENT, dot=None, optim=None):
+        model_class = GPT if dot is None else dot_gpt(dot)
+        self.model = model_class(Value, cfg or GPTConfig(**CONFIG))
         self.tokens = tokenize(text, self.model.cfg.block_size)
-        self.opt = Adam(self.model.parameters())
+        params = self.model.parameters()
+        self.opt = Adam(params) if optim is None else CAdam(optim, params)
         self.losses = []
 
     def forward_backward(self):

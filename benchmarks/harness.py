@@ -3,8 +3,11 @@
 An ``Engine`` is one column of the comparison: the original micrograd (with
 the default garbage collector, and with ``gc.disable()`` during the timed
 call), this package's compiled engine (through its own ``micrograd.nn``,
-whose layers are fused C kernels, and through the original's ``nn.py``, one
-C call per op), the pure-Python engine, and PyTorch.
+whose layers are fused C kernels; through the original's ``nn.py``, one
+C call per op; recorded once with ``micrograd.compile`` and replayed, with
+``micrograd.optim.SGD``; and with its linear layers through
+``micrograd.engine.dot`` and ``micrograd.optim.Adam``), the pure-Python
+engine, and PyTorch.
 ``measure`` times a callable with ``benchmark.pedantic``, picking the number
 of rounds from one untimed call so that slow peers get a few rounds and fast
 ones many, within a time budget per row.
@@ -29,6 +32,8 @@ LABELS = {
     "original-nogc": "micrograd 0.1.0, gc off",
     "micrograd-c": "micrograd-c",
     "micrograd-c-ops": "micrograd-c, per-op nn",
+    "micrograd-c-compiled": "micrograd-c, compiled",
+    "micrograd-c-dot": "micrograd-c, dot + C Adam",
     "pure": "micrograd.pure",
     "torch": "PyTorch f64, 1 thread",
 }
@@ -38,18 +43,29 @@ ORDER = list(LABELS)
 SKIPS = []
 # Memory-per-node results, printed at the end of the session.
 MEMORY = []
+# Replay overhead per node, printed at the end of the session.
+REPLAY = []
 
 
 class Engine:
-    """One engine: its ``Value`` and ``nn`` (scalar engines) or ``torch``."""
+    """One engine: its ``Value`` and ``nn`` (scalar engines) or ``torch``.
 
-    def __init__(self, name, Value=None, nn=None, torch=None, gc_off=False):
+    This package's variants also carry what they use beyond the original's
+    API: ``compile`` (``micrograd.compile``), ``dot``
+    (``micrograd.engine.dot``) and ``optim`` (``micrograd.optim``).
+    """
+
+    def __init__(self, name, Value=None, nn=None, torch=None, gc_off=False,
+                 compile=None, dot=None, optim=None):
         self.name = name
         self.label = LABELS[name]
         self.Value = Value
         self.nn = nn
         self.torch = torch
         self.gc_off = gc_off
+        self.compile = compile
+        self.dot = dot
+        self.optim = optim
 
     @property
     def is_torch(self):
@@ -73,6 +89,18 @@ def load_engine(name):
         except ImportError as exc:
             raise peers.PeerUnavailable(f"compiled core not importable: {exc}") from exc
         return Engine(name, engine.Value, nn)
+    if name == "micrograd-c-compiled":
+        # the graph recorded once by micrograd.compile and replayed in C; SGD in C
+        core = load_engine("micrograd-c")
+        micrograd = importlib.import_module("micrograd")
+        return Engine(name, core.Value, core.nn, compile=micrograd.compile,
+                      optim=importlib.import_module("micrograd.optim"))
+    if name == "micrograd-c-dot":
+        # built op by op, each linear layer's rows one micrograd.engine.dot call; Adam in C
+        core = load_engine("micrograd-c")
+        return Engine(name, core.Value, core.nn,
+                      dot=importlib.import_module("micrograd.engine").dot,
+                      optim=importlib.import_module("micrograd.optim"))
     if name == "micrograd-c-ops":
         # this engine under the original's nn.py: one C call per op, no fused kernels
         core = load_engine("micrograd-c")
@@ -170,3 +198,11 @@ def assert_close_seq(engine, got, want, what):
 
 def assert_close(engine, got, want, what):
     assert_close_seq(engine, [got], [want], what)
+
+
+def assert_identical_seq(engine, got, want, what):
+    """``got == want`` float for float (bit for bit), else name the first difference."""
+    assert len(got) == len(want), f"{what}: {len(got)} values, expected {len(want)}"
+    bad = [(i, g, w) for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert not bad, (f"{engine.name}: {what} is not bit for bit the reference at {len(bad)} "
+                     f"of {len(want)} places, first (index, got, want): {bad[:3]}")

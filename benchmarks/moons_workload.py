@@ -3,7 +3,9 @@
 ``loss`` and ``train_step`` are the demo notebook's user code, unchanged
 except that ``Value``, the model and the data are passed in instead of being
 globals (and the numpy mini-batch branch is left out: the demo trains on the
-full batch).  ``TorchMoons`` is the same model and loss as batched float64
+full batch).  ``CompiledMoonsRun`` is the same step written for
+``micrograd.compile`` and ``micrograd.optim.SGD``, as in this package's
+README.  ``TorchMoons`` is the same model and loss as batched float64
 tensors, with the same initial weights.
 """
 
@@ -100,8 +102,8 @@ class MoonsRun:
     """A seeded demo model and its data, with the three timed pieces of a step.
 
     ``step()`` is the whole training step; ``forward()`` builds the loss graph;
-    ``backward(total_loss)`` is the step's backward.  The first few step
-    losses are kept in ``losses`` to check against other engines.
+    ``backward(total_loss)`` is the step's backward.  Every step's loss is
+    kept in ``losses``, to check against other engines.
     """
 
     def __init__(self, Value, MLP, seed=SEED):
@@ -116,8 +118,7 @@ class MoonsRun:
     def step(self):
         out = train_step(self.model, self.X, self.y, self.Value, self.k)
         self.k = (self.k + 1) % 100   # keep the demo's decaying rate positive however many rounds
-        if len(self.losses) < 3:
-            self.losses.append(out[0])
+        self.losses.append(out[0])
         return out[0]
 
     def forward(self):
@@ -131,6 +132,81 @@ class MoonsRun:
         """Zero the parameters' grads and build a fresh loss graph (setup, untimed)."""
         self.model.zero_grad()
         total_loss, _ = loss(self.model, self.X, self.y, self.Value)
+        return (total_loss,), {}
+
+    @staticmethod
+    def backward(total_loss, retain=False):
+        total_loss.backward()
+
+    def grads(self):
+        return [p.grad for p in self.model.parameters()]
+
+
+class CompiledMoonsRun:
+    """The demo's step through ``micrograd.compile`` and ``micrograd.optim.SGD``.
+
+    The same model (``micrograd.nn.MLP`` after ``random.seed(seed)``), data,
+    loss and learning-rate schedule as ``MoonsRun``, written as this
+    package's README shows: the compiled function takes ``X`` (floats, which
+    arrive inside it as Values) and returns ``(loss, scores)``; the first call
+    records the graph (done here, untimed), every later call replays it in C.
+    Then ``opt.zero_grad()``, ``loss.backward()`` (a reverse sweep of the
+    recording), ``opt.lr = schedule``, ``opt.step()`` (the SGD loop in C).
+    Replay computes what a fresh dynamic run computes, so ``losses`` must
+    equal the dynamic engine's bit for bit.
+    """
+
+    def __init__(self, compile, MLP, optim, seed=SEED):
+        random.seed(seed)
+        self.model = model = MLP(2, list(LAYERS))
+        self.X, self.y = make_moons()
+        self.opt = optim.SGD(model.parameters(), lr=1.0)
+        y = self.y
+
+        @compile
+        def step_loss(X):
+            # the demo's loss() on Values already made from X: model, svm loss, L2
+            scores = list(map(model, X))
+            losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(y, scores)]
+            data_loss = sum(losses) * (1.0 / len(losses))
+            alpha = 1e-4
+            reg_loss = alpha * sum((p*p for p in model.parameters()))
+            return data_loss + reg_loss, scores
+
+        self.step_loss = step_loss
+        step_loss(self.X)                  # record now: every timed call replays
+        self.k = 0
+        self.losses = []
+        self.last = None
+
+    def _loss(self):
+        """Replay the forward; returns ``(total_loss, accuracy)`` as ``loss()`` does."""
+        total_loss, scores = self.step_loss(self.X)
+        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(self.y, scores)]
+        return total_loss, sum(accuracy) / len(accuracy)
+
+    def step(self):
+        total_loss, acc = self._loss()
+        self.opt.zero_grad()
+        total_loss.backward()
+        self.opt.lr = 1.0 - 0.9*self.k/100
+        self.opt.step()
+        self.k = (self.k + 1) % 100
+        value = total_loss.data
+        self.losses.append(value)
+        return value
+
+    def forward(self):
+        self.last, _ = self._loss()
+        return self.last.data
+
+    def drop(self):
+        self.last = None                   # the recording keeps its nodes: nothing to free
+
+    def prepare_backward(self):
+        """Zero the parameters' grads and replay the forward (setup, untimed)."""
+        self.opt.zero_grad()
+        total_loss, _ = self._loss()
         return (total_loss,), {}
 
     @staticmethod

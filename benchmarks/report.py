@@ -6,11 +6,14 @@ Usage::
     python benchmarks/report.py results.json --update-readme  # also put it in README.md
 
 Each timing group lists every engine's median and the ratios of medians
-``original / this``, ``pure / this`` and ``PyTorch / this``, all from the
-one run in the file: ``593×`` means this row is 593 times faster than that
-baseline, ``1/12`` that it is 12 times slower.  The ``memory`` group is
-shown as bytes per live node instead.  Rows the suite skipped on purpose
-are listed with their reason.
+``original / this``, ``original gc off / this``, ``pure / this`` and
+``PyTorch / this``, all from the one run in the file: ``593×`` means this
+row is 593 times faster than that baseline, ``1/12`` that it is 12 times
+slower.  The ``memory`` group is shown as bytes per live node instead, the
+``replay-1e6`` group also as nanoseconds per node.  Rows the suite skipped
+on purpose are listed with their reason.  Last, the performance targets
+(``TARGETS``), each with the ratio measured in this run and whether it is
+met.
 """
 
 import argparse
@@ -19,10 +22,12 @@ import sys
 from pathlib import Path
 
 GROUP_ORDER = ["moons-step", "moons-forward", "moons-backward", "backward-fixed",
-               "chain-400", "chain-1e5", "chain-1e6", "gpt-step", "gpt-fwd-bwd", "gpt-adam"]
-ENGINE_ORDER = ["original", "original-nogc", "micrograd-c", "micrograd-c-ops", "pure", "torch"]
-BASELINES = [("original", "original / this"), ("pure", "pure / this"),
-             ("torch", "PyTorch / this")]
+               "chain-400", "chain-1e5", "chain-1e6", "replay-1e6",
+               "gpt-step", "gpt-fwd-bwd", "gpt-adam"]
+ENGINE_ORDER = ["original", "original-nogc", "micrograd-c", "micrograd-c-ops",
+                "micrograd-c-compiled", "micrograd-c-dot", "pure", "torch"]
+BASELINES = [("original", "original / this"), ("original-nogc", "original gc off / this"),
+             ("pure", "pure / this"), ("torch", "PyTorch / this")]
 README = Path(__file__).resolve().parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -128,15 +133,141 @@ def memory_table(data):
     return "\n".join(lines)
 
 
+def replay_table(data):
+    rows = [b for b in data.get("benchmarks", []) if b.get("group") == "replay-1e6"
+            and "ns_per_node" in b.get("extra_info", {})]
+    if not rows:
+        return ""
+    rows.sort(key=lambda b: rank(engine_of(b), ENGINE_ORDER))
+    lines = ["| engine | timed | nodes | median | ns / node |", "|---|---|---:|---:|---:|"]
+    for b in rows:
+        info = b["extra_info"]
+        lines.append(f"| {info.get('label', engine_of(b))} | {info.get('timed', '')} "
+                     f"| {info.get('nodes', 0):,} | {fmt_time(b['stats']['median'])} "
+                     f"| {info['ns_per_node']:.2f} |")
+    return "\n".join(lines)
+
+
+# ---- targets -------------------------------------------------------------------
+
+def _medians(data):
+    return {(b.get("group"), engine_of(b)): b["stats"]["median"]
+            for b in data.get("benchmarks", []) if "stats" in b}
+
+
+def _speedup(base, this, at_least):
+    """A target 'this is at least ``at_least`` times faster than base'."""
+    def check(med, _data):
+        if base not in med or this not in med:
+            return None
+        r = med[base] / med[this]
+        return fmt_ratio(r), r >= at_least
+    return check
+
+
+def _time_ratio(this, base, at_most, unit):
+    """A target 'this takes at most ``at_most`` times base's time'."""
+    def check(med, _data):
+        if base not in med or this not in med:
+            return None
+        r = med[this] / med[base]
+        return f"{r:.3g}× {unit}", r <= at_most
+    return check
+
+
+def _memory(at_most):
+    def check(_med, data):
+        per = {b["extra_info"].get("held"): b["extra_info"].get("bytes_per_node")
+               for b in data.get("benchmarks", [])
+               if b.get("group") == "memory" and engine_of(b) == "micrograd-c"}
+        if not per:
+            return None
+        shown = ", ".join(f"{per[h]:.0f} ({'root only' if h == 'root' else 'every node'})"
+                          for h in ("root", "handles") if per.get(h) is not None)
+        return shown, max(v for v in per.values() if v is not None) <= at_most
+    return check
+
+
+def _ns_per_node(at_most):
+    def check(_med, data):
+        ns = [b["extra_info"]["ns_per_node"] for b in data.get("benchmarks", [])
+              if b.get("group") == "replay-1e6" and engine_of(b) == "micrograd-c-compiled"
+              and "ns_per_node" in b.get("extra_info", {})]
+        if not ns:
+            return None
+        return f"{ns[0]:.2f} ns / node", ns[0] <= at_most
+    return check
+
+
+# (target, how it is measured, its check)
+TARGETS = [
+    ("moons step, the original's code, vs micrograd 0.1.0 (default GC): ≥ 100×",
+     "moons-step: micrograd-c, per-op nn vs micrograd 0.1.0",
+     _speedup(("moons-step", "original"), ("moons-step", "micrograd-c-ops"), 100)),
+    ("moons step, the original's code, vs micrograd 0.1.0 with `gc.disable()`: ≥ 15×",
+     "moons-step: micrograd-c, per-op nn vs micrograd 0.1.0, gc off",
+     _speedup(("moons-step", "original-nogc"), ("moons-step", "micrograd-c-ops"), 15)),
+    ("backward alone, ~65k-node graph, vs micrograd 0.1.0: ≥ 100×",
+     "moons-backward: micrograd-c, per-op nn vs micrograd 0.1.0",
+     _speedup(("moons-backward", "original"), ("moons-backward", "micrograd-c-ops"), 100)),
+    ("chain 10^6 deep: ≤ 12× the time of 10^5",
+     "chain-1e6 / chain-1e5, micrograd-c",
+     _time_ratio(("chain-1e6", "micrograd-c"), ("chain-1e5", "micrograd-c"), 12,
+                 "the time of 10^5")),
+    ("GPT forward + backward vs micrograd.pure: ≥ 25×",
+     "gpt-fwd-bwd: micrograd-c vs micrograd.pure",
+     _speedup(("gpt-fwd-bwd", "pure"), ("gpt-fwd-bwd", "micrograd-c"), 25)),
+    ("memory per live node: ≤ 96 bytes",
+     "memory: micrograd-c, 10^6-node chain, bytes / node",
+     _memory(96)),
+    ("fused moons step vs micrograd 0.1.0: ≥ 400×",
+     "moons-step: micrograd-c vs micrograd 0.1.0",
+     _speedup(("moons-step", "original"), ("moons-step", "micrograd-c"), 400)),
+    ("fused moons step within 5× of PyTorch",
+     "moons-step: micrograd-c / PyTorch f64, 1 thread (time)",
+     _time_ratio(("moons-step", "micrograd-c"), ("moons-step", "torch"), 5,
+                 "PyTorch's time")),
+    ("compiled + C SGD moons step: ≤ 1.0× PyTorch's time",
+     "moons-step: micrograd-c, compiled / PyTorch f64, 1 thread (time)",
+     _time_ratio(("moons-step", "micrograd-c-compiled"), ("moons-step", "torch"), 1.0,
+                 "PyTorch's time")),
+    ("compiled + C SGD moons step vs micrograd 0.1.0 (default GC): ≥ 2,000×",
+     "moons-step: micrograd-c, compiled vs micrograd 0.1.0",
+     _speedup(("moons-step", "original"), ("moons-step", "micrograd-c-compiled"), 2000)),
+    ("GPT step, dot linear layers + C Adam, vs micrograd.pure + Python Adam: ≥ 60×",
+     "gpt-step: micrograd-c, dot + C Adam vs micrograd.pure",
+     _speedup(("gpt-step", "pure"), ("gpt-step", "micrograd-c-dot"), 60)),
+    ("replay overhead, forward + backward: ≤ 5 ns per node",
+     "replay-1e6: micrograd-c, compiled, 10^6-node recording",
+     _ns_per_node(5)),
+]
+
+
+def targets_table(data):
+    med = _medians(data)
+    lines = ["| target | measured as | this run | met |", "|---|---|---:|---|"]
+    for target, how, check in TARGETS:
+        got = check(med, data)
+        shown, met = ("not measured", None) if got is None else got
+        lines.append(f"| {target} | {how} | {shown} | "
+                     f"{'' if met is None else ('met' if met else 'not met')} |")
+    return "\n".join(lines)
+
+
 LEGEND = ("Ratios are of medians from this one run: `593×` = this row is 593 times "
           "faster than that column's engine, `1/12` = 12 times slower.")
 
 
 def render(data):
     parts = [header(data), "", LEGEND, "", timing_table(data)]
+    replay = replay_table(data)
+    if replay:
+        parts += ["", "Forward + backward per node, chain of 10^6 nodes (`replay-1e6`):", "",
+                  replay]
     mem = memory_table(data)
     if mem:
         parts += ["", "Memory per live node (resident-set growth / nodes, fresh process):", "", mem]
+    parts += ["", "Targets, with the ratios of this run:", "", targets_table(data)]
     return "\n".join(parts) + "\n"
 
 
