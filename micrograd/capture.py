@@ -48,7 +48,8 @@ What is recorded, and what is not:
   recording (``check="strict"`` also compares the constants).
 - Replay reuses the recorded nodes: the returned Values are the same objects
   at every call, updated in place. Copy ``.data`` out to keep a value.
-- Calling a compiled function while another one records runs it inline.
+- Calling a compiled function while another one records (in this thread,
+  or, for a structure not yet recorded, in another) runs it as plain code.
 
 The recording pins its nodes; they are freed when the compiled function is
 dropped, re-records an evicted structure, or ``cache_clear()`` is called.
@@ -58,7 +59,7 @@ import functools
 from collections import OrderedDict
 
 from micrograd.engine import Value
-from micrograd_c.tape import Tape, flatten, recording
+from micrograd_c.tape import Tape, flatten, recording, recording_here
 
 __all__ = ["compile", "CompiledFunction"]
 
@@ -156,11 +157,13 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        if recording():
-            return self.fn(*args, **kwargs)
         key, xs = flatten(args, kwargs)
-        rec = self._cache.get(key)
+        rec = None if recording_here() else self._cache.get(key)
         if rec is None:
+            if recording():
+                # Inside another recording (this one's nodes belong to it),
+                # or another thread is recording: one recording at a time.
+                return self._run_dynamic(args, kwargs, xs)
             rec = self._record(key, args, kwargs, xs)
         else:
             self._cache.move_to_end(key)
@@ -169,17 +172,19 @@ class CompiledFunction:
                 self._check(rec, args, kwargs, xs)
         return _copy_out(rec.out)
 
+    def _run_dynamic(self, args, kwargs, xs, inputs=None):
+        """fn run as plain code, with Values made from xs as its floats."""
+        leaves = iter(inputs if inputs is not None else [Value(x) for x in xs])
+        return self.fn(*_substitute(args, leaves), **_substitute(kwargs, leaves))
+
     def _run_recorded(self, args, kwargs, xs):
         """Run fn on Values made from xs, recording; return (tape, out)."""
         inputs = [Value(x) for x in xs]
-        leaves = iter(inputs)
-        args = _substitute(args, leaves)
-        kwargs = _substitute(kwargs, leaves)
         tape = Tape()
         tape.set_inputs(inputs)
         tape.start()
         try:
-            out = self.fn(*args, **kwargs)
+            out = self._run_dynamic(args, kwargs, xs, inputs)
         except BaseException:
             tape.abort()
             raise

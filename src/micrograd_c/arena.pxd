@@ -13,6 +13,7 @@
 
 from libc.stdint cimport int32_t, uint32_t, uint8_t, uint64_t
 from cpython.object cimport PyObject
+from cpython.pythread cimport PyThread_get_thread_ident
 
 cdef extern from *:
     """
@@ -93,9 +94,11 @@ ctypedef struct Arena:
     uint32_t epoch      # current topological-sort epoch
     release_hook on_extra_release   # called for freed NODE_EXTRA nodes
     backward_hook tape_backward     # backward() of a NODE_TAPE_ROOT node
-    # Recording (tape.pyx): while `recording`, every new node is appended
-    # to `rec` and starts with one reference, the recording's own.
+    # Recording (tape.pyx): while `recording`, every node that the thread
+    # `rec_thread` creates is appended to `rec` and starts with one
+    # reference, the recording's own. (Other threads' nodes are theirs.)
     bint recording
+    unsigned long rec_thread
     int32_t* rec
     int32_t rec_n
     int32_t rec_cap
@@ -165,7 +168,7 @@ cdef inline int32_t node_put(Arena* A, uint8_t op, double data,
     n.a = a
     n.b = b
     n.refs = 0
-    if A.recording:
+    if A.recording and PyThread_get_thread_ident() == A.rec_thread:
         A.rec[A.rec_n] = i
         A.rec_n += 1
         n.refs = 1

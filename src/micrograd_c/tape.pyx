@@ -17,6 +17,7 @@ replay; this module only records and replays.
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.stdint cimport int32_t, uint32_t
 from libc.string cimport memcpy
+from cpython.pythread cimport PyThread_get_thread_ident
 
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, node_decref, arena_next_epoch,
@@ -187,6 +188,7 @@ cdef class Tape:
         if self.recording or self.closed:
             raise RuntimeError("a tape records once")
         A.rec_n = 0
+        A.rec_thread = PyThread_get_thread_ident()
         A.recording = True
         self.recording = True
 
@@ -422,8 +424,13 @@ cdef class Tape:
 
 
 def recording():
-    """Whether the arena is recording now."""
+    """Whether a recording is in progress (in any thread)."""
     return bool(A.recording)
+
+
+def recording_here():
+    """Whether this thread is recording now."""
+    return bool(A.recording) and A.rec_thread == PyThread_get_thread_ident()
 
 
 # --- arguments -------------------------------------------------------------
