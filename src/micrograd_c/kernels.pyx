@@ -417,9 +417,10 @@ cdef class DenseStack:
 
     The layers' and neurons' attributes are read again only after a change
     (another list or other items, at either level, or ``touch()``).
-    Returns None, building nothing, when a layer or neuron is not of the
-    given types, or a hidden layer has fewer than two neurons (the layers
-    then run as they are, e.g. to raise as the original does).
+    Returns None, building nothing, when there are no layers, a layer or
+    neuron is not of the given types, or a hidden layer has fewer than two
+    neurons (the layers then run as they are, e.g. to raise as the original
+    does).
     """
     cdef list plans
     cdef object layers_list         # the list object last seen
@@ -459,6 +460,8 @@ cdef class DenseStack:
         if not self._current(layers):
             self.plans = None
             layers = _as_seq(layers)
+            if not layers:
+                return None
             plans = []
             for l, layer in enumerate(layers):
                 if type(layer) is not self.layer_type:
