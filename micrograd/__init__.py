@@ -6,13 +6,16 @@ Import it as you import micrograd::
     from micrograd.nn import Neuron, Layer, MLP
 
 Beyond the original: ``micrograd.compile`` (record a step's graph once,
-replay it in C), ``micrograd.optim`` (SGD, Adam in C), ``micrograd.data``
+replay it in C), ``micrograd.optim`` (SGD, Adam in C), ``micrograd.save`` /
+``micrograd.load`` (models and optimizer state as JSON), ``micrograd.data``
 (make_moons) and ``micrograd.arena_stats()`` (the node arena's occupancy).
 """
 
 from micrograd_c import arena_stats
 from micrograd.engine import Value
 from micrograd.capture import CompiledFunction, compile
+from micrograd.serialize import load, save
 
 __version__ = "0.1.0"
-__all__ = ["Value", "arena_stats", "compile", "CompiledFunction", "__version__"]
+__all__ = ["Value", "arena_stats", "compile", "CompiledFunction", "save", "load",
+           "__version__"]

@@ -42,6 +42,102 @@ class Module:
         """The list of this module's parameter Values."""
         return []
 
+    def state_dict(self):
+        """The parameters' values by name: a dict ``{name: float}`` in the
+        order of ``parameters()``.
+
+        A parameter is named by the attribute path that reaches it:
+        ``'layers.0.neurons.3.w.1'`` is ``self.layers[0].neurons[3].w[1]``
+        (attributes are searched in the order they were set, through
+        Modules, lists, tuples and dicts with string keys; a parameter found
+        no such way is named ``'parameters.<k>'`` after its position). A
+        Value listed twice by ``parameters()`` appears once. The floats are
+        copies: later training does not change a state dict already taken.
+
+        >>> from micrograd.nn import Neuron
+        >>> list(Neuron(2).state_dict())
+        ['w.0', 'w.1', 'b']
+        """
+        return {name: p.data for name, p in self._named_parameters()}
+
+    def load_state_dict(self, state):
+        """Set every parameter from ``state``, a mapping as ``state_dict()``
+        returns it.
+
+        ``state`` must name exactly this module's parameters, each with a
+        real number. Everything is checked first: on a missing or unexpected
+        name (ValueError, naming them and both sizes) or a value that is not
+        a real number (TypeError, naming the parameter), no parameter is
+        changed. Values are stored as floats, so ``state_dict()`` then
+        ``load_state_dict()`` restores every parameter bit for bit.
+        """
+        import numbers
+        from collections.abc import Mapping
+
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a mapping of parameter names to "
+                            f"numbers (as state_dict() returns), not "
+                            f"{type(state).__name__!r}")
+        named = self._named_parameters()
+        names = {name for name, _ in named}
+        missing = [name for name, _ in named if name not in state]
+        unexpected = [key for key in state if key not in names]
+        if missing or unexpected:
+            def few(keys):
+                shown = ", ".join(repr(k) for k in keys[:5])
+                return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+            problems = []
+            if missing:
+                problems.append(f"missing {len(missing)}: {few(missing)}")
+            if unexpected:
+                problems.append(f"unexpected {len(unexpected)}: {few(unexpected)}")
+            raise ValueError(f"state does not fit this {type(self).__name__}: it has "
+                             f"{len(state)} entries, the module {len(named)} "
+                             f"parameters ({'; '.join(problems)})")
+        values = []
+        for name, _ in named:
+            x = state[name]
+            if isinstance(x, bool) or not isinstance(x, numbers.Real):
+                raise TypeError(f"state[{name!r}] must be a real number, not "
+                                f"{type(x).__name__!r}")
+            try:
+                values.append(float(x))
+            except (OverflowError, ValueError) as exc:
+                raise ValueError(f"state[{name!r}]: {exc}") from None
+        for (_, p), x in zip(named, values):
+            p.data = x
+
+    def _named_parameters(self):
+        """``[(name, parameter)]`` for ``parameters()``, each Value once,
+        named as ``state_dict()`` describes."""
+        paths = {}
+        walked = set()
+        todo = [("", self)]
+        while todo:                 # depth first, in attribute order
+            path, obj = todo.pop()
+            if isinstance(obj, Value):
+                paths.setdefault(id(obj), path)
+                continue
+            if id(obj) in walked:
+                continue
+            if isinstance(obj, Module):
+                items = list(getattr(obj, "__dict__", {}).items())
+            elif isinstance(obj, (list, tuple)):
+                items = list(enumerate(obj))
+            elif isinstance(obj, dict):
+                items = [(k, v) for k, v in obj.items() if isinstance(k, str)]
+            else:
+                continue
+            walked.add(id(obj))
+            prefix = path + "." if path else ""
+            todo.extend((f"{prefix}{key}", item) for key, item in reversed(items))
+        named, listed = [], set()
+        for k, p in enumerate(self.parameters()):
+            if id(p) not in listed:
+                listed.add(id(p))
+                named.append((paths.get(id(p), f"parameters.{k}"), p))
+        return named
+
 
 class Neuron(Module):
     """One neuron: ``activation(sum(w_i * x_i) + b)``.
@@ -68,8 +164,14 @@ class Neuron(Module):
     def __call__(self, x):
         # One C call building the nodes of
         #   act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
-        # followed by the activation (see micrograd_c.kernels.dense).
-        return dense((self,), x)[0]
+        # followed by the activation (see micrograd_c.kernels.dense); weights
+        # that are plain numbers take the expression as it stands.
+        out = dense((self,), x)
+        if out is not None:
+            return out[0]
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        f = ACTIVATIONS[self.activation][1] if self.nonlin else None
+        return f(act) if f is not None else act
 
     def parameters(self):
         return self.w + [self.b]

@@ -90,6 +90,16 @@ def _c_pow(x, y):
     return math.nan if type(out) is complex else out
 
 
+def _c_div(a, b):
+    """``a / b`` as C divides: inf or nan for b == 0 instead of an error."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0.0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
 def _sigmoid(x):
     # Two branches so that exp() never overflows.
     if x >= 0:
@@ -137,7 +147,7 @@ _POW = _Op("**",      _pow,                              lambda x, y, out, g: ((
 _RELU = _Op("ReLU",   lambda x, _: 0.0 if x < 0 else x,  lambda x, _, out, g: ((out > 0) * g,))
 _TANH = _Op("tanh",   lambda x, _: math.tanh(x),         lambda x, _, out, g: ((1 - out * out) * g,))
 _EXP = _Op("exp",     lambda x, _: math.exp(x),          lambda x, _, out, g: (out * g,))
-_LOG = _Op("log",     lambda x, _: math.log(x),          lambda x, _, out, g: (g / x,))
+_LOG = _Op("log",     lambda x, _: math.log(x),          lambda x, _, out, g: (_c_div(g, x),))
 _SIGMOID = _Op("sigmoid", lambda x, _: _sigmoid(x),      lambda x, _, out, g: ((out * (1.0 - out)) * g,))
 
 

@@ -16,9 +16,9 @@ def test_readme_has_examples():
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{k}" for k in range(len(BLOCKS))])
-def test_readme_example_runs_and_prints_the_commented_values(code):
+def test_readme_example_runs_and_prints_the_commented_values(code, tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     promised = re.findall(r"print\(.*\)\s+# (\S+)", code)
     assert run.stdout.split() == promised

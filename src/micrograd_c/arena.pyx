@@ -164,6 +164,9 @@ cdef int _init_arena() except -1:
     memset(&ARENA, 0, sizeof(Arena))
     arena_grow(&ARENA, FIRST_CAPACITY)
     # Slot 0: the sentinel a blank handle points at. Never freed.
+    ARENA.nodes[0].data = 0.0
+    ARENA.nodes[0].grad = 0.0
+    ARENA.nodes[0].flags = NODE_ORDERED
     ARENA.nodes[0].op = OP_LEAF
     ARENA.nodes[0].a = -1
     ARENA.nodes[0].b = -1

@@ -186,6 +186,13 @@ def dot(ws, xs, start=None):
         raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
     if n == 0:
         return 0 if start is None else start
+    cdef double ignored
+    for w, x in zip(ws, xs):
+        if (not isinstance(w, Value) and not isinstance(x, Value)
+                and to_double(w, &ignored) and to_double(x, &ignored)):
+            # A product of two plain numbers is Python's (ints are exact):
+            # the expression itself, as it stands.
+            return sum((w * x for w, x in zip(ws, xs)), 0 if start is None else start)
     start = 0.0 if start is None else _scalar(start, "start")
     cdef Operand[STACK_OPERANDS] small
     cdef Operand* buf = _buffer(2 * n, small)
@@ -255,8 +262,9 @@ cdef _Plan _gather(object neurons, object neuron_type):
 
 cdef list _run(list plans, object x):
     """Layers of neurons (one plan each) applied to x in turn, built in one
-    go; the outputs of the last layer. A hidden layer's outputs feed the
-    next layer as nodes, without handles."""
+    go; the outputs of the last layer (None, building nothing, if a weight
+    is not a Value). A hidden layer's outputs feed the next layer as nodes,
+    without handles."""
     x = _as_seq(x)
     cdef Py_ssize_t nlayers = len(plans), l, k
     cdef Py_ssize_t nin, nout, total, widest = 0
@@ -316,6 +324,11 @@ cdef list _run(list plans, object x):
                 nin = (<_Plan>plans[l]).n
             if ok:
                 break
+        # Weights that are plain numbers (never so in micrograd.nn) would
+        # multiply plain-number inputs as Python does: leave them to Python.
+        for k in range(len(x), total):
+            if buf[k].idx < 0:
+                return None
         # Build: no Python code runs from here on.
         arena_reserve(A, nodes)
         cur = buf
@@ -352,9 +365,9 @@ def dense(neurons, x, neuron_type=None):
     with the nodes, in the order, that micrograd.nn.Neuron builds, so the
     outputs equal the unfused ones bit for bit. Raises ValueError when
     ``len(x)`` differs from a neuron's number of weights. Everything is
-    checked before any node is built. With ``neuron_type``, returns None
-    (building nothing) if a neuron is not exactly of that type, so callers
-    can fall back to calling neurons that compute something else.
+    checked before any node is built. Returns None (building nothing) if a
+    weight is not a Value, or, with ``neuron_type``, if a neuron is not
+    exactly of that type: callers then compute those neurons themselves.
     """
     plan = _gather(_as_seq(neurons), neuron_type)
     return None if plan is None else _run([plan], x)
@@ -393,8 +406,9 @@ cdef class DenseLayer:
         return True
 
     def __call__(self, neurons, x):
-        """The outputs of ``neurons`` on ``x`` (a list), or None if a neuron
-        is not of this layer's neuron type (then nothing is built)."""
+        """The outputs of ``neurons`` on ``x`` (a list), or None (building
+        nothing) if a neuron is not of this layer's neuron type or a weight
+        is not a Value."""
         if not self._current(neurons):
             self.plan = None
             plan = _gather(_as_seq(neurons), self.neuron_type)
@@ -418,9 +432,9 @@ cdef class DenseStack:
     The layers' and neurons' attributes are read again only after a change
     (another list or other items, at either level, or ``touch()``).
     Returns None, building nothing, when there are no layers, a layer or
-    neuron is not of the given types, or a hidden layer has fewer than two
-    neurons (the layers then run as they are, e.g. to raise as the original
-    does).
+    neuron is not of the given types, a weight is not a Value, or a hidden
+    layer has fewer than two neurons (the layers then run as they are, e.g.
+    to raise as the original does).
     """
     cdef list plans
     cdef object layers_list         # the list object last seen

@@ -30,10 +30,10 @@ cdef double _hyper(object x, str name, double low, bint low_open,
 
 
 cdef class Optimizer:
-    """Base: holds the parameters (a list of Values) and their node indices,
-    the learning rate and the weight decay."""
-    cdef readonly list params
-    cdef int32_t* idx
+    """Base: holds the parameters (a tuple of Values), the learning rate and
+    the weight decay. Steps find each parameter's node through its Value, so
+    they follow a Value even if it is re-initialised."""
+    cdef readonly tuple params
     cdef Py_ssize_t n
     cdef double _lr, _weight_decay
 
@@ -56,7 +56,7 @@ cdef class Optimizer:
         self._weight_decay = _hyper(value, "weight_decay", 0.0, False)
 
     def __init__(self, params):
-        params = list(params)
+        params = tuple(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         for k, p in enumerate(params):
@@ -65,25 +65,17 @@ cdef class Optimizer:
                                 f"{type(p).__name__!r}")
         if len(set(map(id, params))) != len(params):
             raise ValueError("params contain the same Value twice")
-        cdef int32_t* idx = <int32_t*>PyMem_Malloc(len(params) * sizeof(int32_t))
-        if idx == NULL:
-            raise MemoryError()
-        PyMem_Free(self.idx)
-        self.idx = idx
-        self.n = len(params)
         self.params = params
-        for k in range(self.n):
-            self.idx[k] = (<Value>params[k]).idx
+        self.n = len(params)
 
-    def __dealloc__(self):
-        PyMem_Free(self.idx)
+    cdef inline Node* _node(self, Py_ssize_t k) noexcept:
+        return &A.nodes[(<Value>self.params[k]).idx]
 
     def zero_grad(self):
         """Set every parameter's grad to 0."""
-        cdef Node* N = A.nodes
         cdef Py_ssize_t k
         for k in range(self.n):
-            N[self.idx[k]].grad = 0.0
+            self._node(k).grad = 0.0
 
 
 cdef double* _zeros(Py_ssize_t n) except NULL:
@@ -139,13 +131,12 @@ cdef class SGD(Optimizer):
 
     def step(self):
         """One update of every parameter from its current grad."""
-        cdef Node* N = A.nodes
         cdef Node* p
         cdef Py_ssize_t k
         cdef double g
         cdef double lr = self._lr, mom = self._momentum, wd = self._weight_decay
         for k in range(self.n):
-            p = &N[self.idx[k]]
+            p = self._node(k)
             g = p.grad
             if wd != 0.0:
                 g = g + wd * p.data
@@ -164,9 +155,10 @@ cdef class SGD(Optimizer):
         """Restore what state_dict() returned (same number of parameters)."""
         _check_state(state, "SGD", self.n, ("buf",))
         buf = [float(x) for x in state["buf"]]
-        self.lr = state["lr"]
-        self.momentum = state["momentum"]
-        self.weight_decay = state["weight_decay"]
+        lr = _hyper(state["lr"], "lr", 0.0, False)
+        momentum = _hyper(state["momentum"], "momentum", 0.0, False, 1.0)
+        weight_decay = _hyper(state["weight_decay"], "weight_decay", 0.0, False)
+        self._lr, self._momentum, self._weight_decay = lr, momentum, weight_decay
         for k in range(self.n):
             self.buf[k] = buf[k]
 
@@ -227,7 +219,6 @@ cdef class Adam(Optimizer):
 
     def step(self):
         """One update of every parameter from its current grad."""
-        cdef Node* N = A.nodes
         cdef Node* p
         cdef Py_ssize_t k
         cdef double g, m_hat, v_hat
@@ -237,7 +228,7 @@ cdef class Adam(Optimizer):
         cdef double c1 = 1.0 - pow(b1, <double>self.t)
         cdef double c2 = 1.0 - pow(b2, <double>self.t)
         for k in range(self.n):
-            p = &N[self.idx[k]]
+            p = self._node(k)
             g = p.grad
             if wd != 0.0:
                 g = g + wd * p.data
@@ -265,12 +256,13 @@ cdef class Adam(Optimizer):
             raise ValueError(f"Adam state: t must be an int >= 0, got {t!r}")
         b1, b2 = state["betas"]
         lr = _hyper(state["lr"], "lr", 0.0, False)
-        self.beta1 = _hyper(b1, "betas[0]", 0.0, False, 1.0)
-        self.beta2 = _hyper(b2, "betas[1]", 0.0, False, 1.0)
-        self._eps = _hyper(state["eps"], "eps", 0.0, True)
-        self._weight_decay = _hyper(state["weight_decay"], "weight_decay", 0.0, False)
-        self._lr = lr
-        self.t = t
+        beta1 = _hyper(b1, "betas[0]", 0.0, False, 1.0)
+        beta2 = _hyper(b2, "betas[1]", 0.0, False, 1.0)
+        eps = _hyper(state["eps"], "eps", 0.0, True)
+        weight_decay = _hyper(state["weight_decay"], "weight_decay", 0.0, False)
+        # All checked: now change the optimizer.
+        self._lr, self.beta1, self.beta2 = lr, beta1, beta2
+        self._eps, self._weight_decay, self.t = eps, weight_decay, t
         for k in range(self.n):
             self.m[k] = m[k]
             self.v[k] = v[k]

@@ -220,6 +220,15 @@ cdef inline bint _operand(object o, int32_t* i, double* x) except -1:
     return False
 
 
+cdef inline int32_t _own(Value v) except -1:
+    """v's node, which v may change; a blank handle (made by Value.__new__
+    without __init__) owns none."""
+    if v.idx == 0:
+        raise RuntimeError("this Value was never initialised (Value.__new__ "
+                           "without __init__): it has no node to change")
+    return v.idx
+
+
 cdef object _binary(int op, Value self, object other):
     """`self op other`, or NotImplemented if other is not a number."""
     cdef int32_t j
@@ -318,7 +327,8 @@ cdef class Value:
 
     @data.setter
     def data(self, value):
-        A.nodes[self.idx].data = number(value, "data")
+        cdef double x = number(value, "data")
+        A.nodes[_own(self)].data = x
 
     @property
     def grad(self):
@@ -327,7 +337,8 @@ cdef class Value:
 
     @grad.setter
     def grad(self, value):
-        A.nodes[self.idx].grad = number(value, "grad")
+        cdef double x = number(value, "grad")
+        A.nodes[_own(self)].grad = x
 
     @property
     def label(self):
@@ -340,7 +351,7 @@ cdef class Value:
     def label(self, value):
         if not isinstance(value, str):
             raise TypeError(f"label must be a str, not {type(value).__name__!r}")
-        _extra(self.idx)[0] = value or None
+        _extra(_own(self))[0] = value or None
 
     @property
     def _op(self):
