@@ -12,6 +12,8 @@ tensors, with the same initial weights.
 import math
 import random
 
+from micrograd import demo
+
 SEED = 1337          # the demo's random.seed(1337)
 N_SAMPLES = 100
 NOISE = 0.1
@@ -47,24 +49,10 @@ def make_moons(n_samples=N_SAMPLES, noise=NOISE, seed=0):
 # ---- the demo's user code ------------------------------------------------
 
 def loss(model, X, y, Value):
-    """The demo's ``loss()`` (full batch): svm max-margin loss + L2, and accuracy."""
-    Xb, yb = X, y
-    inputs = [list(map(Value, xrow)) for xrow in Xb]
-
-    # forward the model to get scores
-    scores = list(map(model, inputs))
-
-    # svm "max-margin" loss
-    losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(yb, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    # L2 regularization
-    alpha = 1e-4
-    reg_loss = alpha * sum((p*p for p in model.parameters()))
-    total_loss = data_loss + reg_loss
-
-    # also get accuracy
-    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
-    return total_loss, sum(accuracy) / len(accuracy)
+    """The demo's ``loss()`` (full batch): svm max-margin loss + L2, and accuracy,
+    as micrograd.demo writes it, run on any engine's Value."""
+    total_loss, scores = demo.loss(model, X, y, Value)
+    return total_loss, demo.accuracy(scores, y)
 
 
 def train_step(model, X, y, Value, k):
@@ -121,17 +109,22 @@ class MoonsRun:
         self.losses.append(out[0])
         return out[0]
 
+    def _loss(self):
+        """The demo's ``loss()``: ``(total_loss, accuracy)``."""
+        return loss(self.model, self.X, self.y, self.Value)
+
     def forward(self):
-        self.last, _ = loss(self.model, self.X, self.y, self.Value)
+        self.last, _ = self._loss()
         return self.last.data
 
     def drop(self):
-        self.last = None
+        self.last = None        # for a compiled run, the recording keeps its nodes
 
     def prepare_backward(self):
-        """Zero the parameters' grads and build a fresh loss graph (setup, untimed)."""
+        """Zero the parameters' grads and build (or replay) a fresh loss graph
+        (setup, untimed)."""
         self.model.zero_grad()
-        total_loss, _ = loss(self.model, self.X, self.y, self.Value)
+        total_loss, _ = self._loss()
         return (total_loss,), {}
 
     @staticmethod
@@ -142,7 +135,7 @@ class MoonsRun:
         return [p.grad for p in self.model.parameters()]
 
 
-class CompiledMoonsRun:
+class CompiledMoonsRun(MoonsRun):
     """The demo's step through ``micrograd.compile`` and ``micrograd.optim.SGD``.
 
     The same model (``micrograd.nn.MLP`` after ``random.seed(seed)``), data,
@@ -157,33 +150,22 @@ class CompiledMoonsRun:
     """
 
     def __init__(self, compile, MLP, optim, seed=SEED):
-        random.seed(seed)
-        self.model = model = MLP(2, list(LAYERS))
-        self.X, self.y = make_moons()
+        super().__init__(None, MLP, seed)   # the same model and data
+        model, y = self.model, self.y
         self.opt = optim.SGD(model.parameters(), lr=1.0)
-        y = self.y
 
         @compile
         def step_loss(X):
             # the demo's loss() on Values already made from X: model, svm loss, L2
-            scores = list(map(model, X))
-            losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(y, scores)]
-            data_loss = sum(losses) * (1.0 / len(losses))
-            alpha = 1e-4
-            reg_loss = alpha * sum((p*p for p in model.parameters()))
-            return data_loss + reg_loss, scores
+            return demo.loss_of_inputs(model, X, y)
 
         self.step_loss = step_loss
         step_loss(self.X)                  # record now: every timed call replays
-        self.k = 0
-        self.losses = []
-        self.last = None
 
     def _loss(self):
         """Replay the forward; returns ``(total_loss, accuracy)`` as ``loss()`` does."""
         total_loss, scores = self.step_loss(self.X)
-        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(self.y, scores)]
-        return total_loss, sum(accuracy) / len(accuracy)
+        return total_loss, demo.accuracy(scores, self.y)
 
     def step(self):
         total_loss, acc = self._loss()
@@ -195,26 +177,6 @@ class CompiledMoonsRun:
         value = total_loss.data
         self.losses.append(value)
         return value
-
-    def forward(self):
-        self.last, _ = self._loss()
-        return self.last.data
-
-    def drop(self):
-        self.last = None                   # the recording keeps its nodes: nothing to free
-
-    def prepare_backward(self):
-        """Zero the parameters' grads and replay the forward (setup, untimed)."""
-        self.opt.zero_grad()
-        total_loss, _ = self._loss()
-        return (total_loss,), {}
-
-    @staticmethod
-    def backward(total_loss, retain=False):
-        total_loss.backward()
-
-    def grads(self):
-        return [p.grad for p in self.model.parameters()]
 
 
 class TorchMoons:

@@ -29,7 +29,8 @@ import micrograd
 from micrograd.data import make_moons
 from micrograd.nn import MLP, Neuron
 
-__all__ = ["ENGINES", "default_engine", "PerOpNeuron", "per_op", "loss", "accuracy", "MoonsDemo"]
+__all__ = ["ENGINES", "default_engine", "PerOpNeuron", "per_op", "loss", "loss_of_inputs",
+           "accuracy", "MoonsDemo"]
 
 ENGINES = ("dynamic", "fused", "compiled")   # slowest to fastest
 LAYERS = [16, 16, 1]
@@ -74,7 +75,12 @@ def loss(model, X, y, Value):
     that a captured forward can replay it).
     """
     inputs = [list(map(Value, xrow)) for xrow in X]
+    return loss_of_inputs(model, inputs, y)
 
+
+def loss_of_inputs(model, inputs, y):
+    """``loss`` for inputs that are Values already (as inside a function
+    given to ``micrograd.compile``): ``(total_loss, scores)``."""
     # forward the model to get scores
     scores = list(map(model, inputs))
 

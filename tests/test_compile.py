@@ -11,6 +11,7 @@ import pytest
 
 import micrograd
 from micrograd.data import make_moons
+from micrograd.demo import loss_of_inputs
 from micrograd.engine import Value
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam
@@ -18,13 +19,8 @@ from micrograd.optim import SGD, Adam
 from conftest import live_nodes
 
 
-def moons_loss(model, X, y):
-    """The demo's loss, with the inputs already Values (as compile gives them)."""
-    scores = list(map(model, X))
-    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
-    return data_loss + reg_loss, scores
+# The demo's loss, with the inputs already Values (as compile gives them).
+moons_loss = loss_of_inputs
 
 
 def seeded_mlp():
