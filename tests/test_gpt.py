@@ -53,3 +53,34 @@ def test_sample_stops_at_bos_or_block_size():
     assert model.sample(tok.bos, rng=rng) == []
     model.forward = lambda token, pos, keys, values: [V(50.0), V(0.0), V(0.0)]   # 'a'
     assert tok.decode(model.sample(tok.bos, rng=rng)) == "aaaaa"
+
+
+def test_compiled_training_step_agrees_with_dynamic_to_1e9():
+    # The softmax's max-shift is read from .data: replay keeps the recorded
+    # one, so a replayed step agrees with a dynamic one to rounding, not bit
+    # for bit (micrograd.capture's documentation says why).
+    import micrograd
+    from micrograd.optim import Adam
+
+    Value = compiled_value()
+    tok = CharTokenizer("abcdefgh")
+    cfg = GPTConfig(tok.vocab_size, n_embd=8, block_size=8, n_head=2)
+    random.seed(3)
+    model = GPT(Value, cfg)
+    params = model.parameters()
+    opt = Adam(params, lr=0.02)
+    step = micrograd.compile(model.loss)
+    docs = [tok.encode(w) for w in ("bead", "cafe", "bead", "cafe", "bead")]
+    for doc in docs * 3:
+        loss_c = step(doc)              # token ids are ints: structure, not inputs
+        opt.zero_grad()
+        loss_c.backward()
+        grads_c = [p.grad for p in params]
+        loss_d = model.loss(doc)
+        opt.zero_grad()
+        loss_d.backward()
+        assert math.isclose(loss_c.data, loss_d.data, rel_tol=1e-9)
+        for a, b in zip(grads_c, (p.grad for p in params)):
+            assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        opt.step()
+    assert step.cache_info()["recordings"] == 2      # one per word
