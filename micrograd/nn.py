@@ -174,6 +174,7 @@ class Neuron(Module):
         return f(act) if f is not None else act
 
     def parameters(self):
+        """The weights, then the bias."""
         return self.w + [self.b]
 
     def __repr__(self):
@@ -199,6 +200,7 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def parameters(self):
+        """The parameters of each neuron in turn."""
         return [p for n in self.neurons for p in n.parameters()]
 
     def __repr__(self):
@@ -228,6 +230,7 @@ class MLP(Module):
         return x
 
     def parameters(self):
+        """The parameters of each layer in turn."""
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self):

@@ -33,7 +33,7 @@ cdef class Optimizer:
     """Base: holds the parameters (a tuple of Values), the learning rate and
     the weight decay. Steps find each parameter's node through its Value, so
     they follow a Value even if it is re-initialised."""
-    cdef readonly tuple params
+    cdef tuple _params
     cdef Py_ssize_t n
     cdef double _lr, _weight_decay
 
@@ -65,11 +65,16 @@ cdef class Optimizer:
                                 f"{type(p).__name__!r}")
         if len(set(map(id, params))) != len(params):
             raise ValueError("params contain the same Value twice")
-        self.params = params
+        self._params = params
         self.n = len(params)
 
+    @property
+    def params(self):
+        """The parameters (a tuple of Values), in the order of the state."""
+        return self._params
+
     cdef inline Node* _node(self, Py_ssize_t k) noexcept:
-        return &A.nodes[(<Value>self.params[k]).idx]
+        return &A.nodes[(<Value>self._params[k]).idx]
 
     def zero_grad(self):
         """Set every parameter's grad to 0."""
@@ -182,7 +187,7 @@ cdef class Adam(Optimizer):
     cdef double beta1, beta2, _eps
     cdef double* m
     cdef double* v
-    cdef readonly long long t
+    cdef long long _t
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0.0):
@@ -201,11 +206,16 @@ cdef class Adam(Optimizer):
         self.m = self.v = NULL
         self.m = _zeros(self.n)
         self.v = _zeros(self.n)
-        self.t = 0
+        self._t = 0
 
     def __dealloc__(self):
         PyMem_Free(self.m)
         PyMem_Free(self.v)
+
+    @property
+    def t(self):
+        """Steps taken (the bias corrections' exponent)."""
+        return self._t
 
     @property
     def betas(self):
@@ -224,9 +234,9 @@ cdef class Adam(Optimizer):
         cdef double g, m_hat, v_hat
         cdef double b1 = self.beta1, b2 = self.beta2
         cdef double lr = self._lr, eps = self._eps, wd = self._weight_decay
-        self.t += 1
-        cdef double c1 = 1.0 - pow(b1, <double>self.t)
-        cdef double c2 = 1.0 - pow(b2, <double>self.t)
+        self._t += 1
+        cdef double c1 = 1.0 - pow(b1, <double>self._t)
+        cdef double c2 = 1.0 - pow(b2, <double>self._t)
         for k in range(self.n):
             p = self._node(k)
             g = p.grad
@@ -242,7 +252,7 @@ cdef class Adam(Optimizer):
         """The optimizer's state: hyperparameters, step count and moments."""
         return {"type": "Adam", "lr": self._lr, "betas": [self.beta1, self.beta2],
                 "eps": self._eps, "weight_decay": self._weight_decay,
-                "t": self.t,
+                "t": self._t,
                 "m": [self.m[k] for k in range(self.n)],
                 "v": [self.v[k] for k in range(self.n)]}
 
@@ -262,7 +272,7 @@ cdef class Adam(Optimizer):
         weight_decay = _hyper(state["weight_decay"], "weight_decay", 0.0, False)
         # All checked: now change the optimizer.
         self._lr, self.beta1, self.beta2 = lr, beta1, beta2
-        self._eps, self._weight_decay, self.t = eps, weight_decay, t
+        self._eps, self._weight_decay, self._t = eps, weight_decay, t
         for k in range(self.n):
             self.m[k] = m[k]
             self.v[k] = v[k]
