@@ -193,8 +193,7 @@ class CompiledFunction:
 
     def _record(self, key, args, kwargs, xs):
         tape, out = self._run_recorded(args, kwargs, xs)
-        for v in _values_in(out):
-            tape.register_root(v)
+        tape.register_roots(list(_values_in(out)))
         rec = self._cache[key] = _Recording(
             tape, out, [v for v in _values_in((args, kwargs))])
         while len(self._cache) > self.cache_size:

@@ -336,12 +336,24 @@ cdef class Tape:
     def register_root(self, Value v):
         """Make ``v.backward()`` use this tape's recorded order, if v is a
         node it recorded (returns whether it is)."""
-        if not self.closed or not self.contains(v) or v.idx in _roots:
-            return False
-        _roots[v.idx] = weakref.ref(self)
-        self.roots.append(v.idx)
-        A.nodes[v.idx].flags |= NODE_TAPE_ROOT
-        return True
+        return self.register_roots([v]) == 1
+
+    def register_roots(self, values):
+        """register_root for each of values, with one pass over the
+        recording; returns how many were registered."""
+        if not self.closed:
+            return 0
+        wanted = {(<Value>v).idx for v in values if isinstance(v, Value)}
+        cdef Py_ssize_t k, count = 0
+        cdef int32_t i
+        for k in range(self.n):
+            i = self.nodes[k]
+            if i in wanted and i not in _roots:
+                _roots[i] = weakref.ref(self)
+                self.roots.append(i)
+                A.nodes[i].flags |= NODE_TAPE_ROOT
+                count += 1
+        return count
 
     def backward(self, Value root):
         """root.backward() over the recording: the root's grad set to 1, then
