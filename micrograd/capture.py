@@ -56,26 +56,13 @@ dropped, re-records an evicted structure, or ``cache_clear()`` is called.
 """
 
 import functools
+import numbers
 from collections import OrderedDict
 
 from micrograd.engine import Value
-from micrograd_c.tape import Tape, flatten, recording, recording_here
+from micrograd_c.tape import Tape, flatten, is_ndarray, recording, recording_here
 
 __all__ = ["compile", "CompiledFunction"]
-
-def _is_ndarray(x):
-    t = type(x)
-    return t.__name__ == "ndarray" and t.__module__ == "numpy"
-
-
-def _is_number(x):
-    import numbers
-    return isinstance(x, numbers.Real)
-
-
-def _is_integral(x):
-    import numbers
-    return isinstance(x, numbers.Integral)
 
 
 def _substitute(obj, leaves):
@@ -90,12 +77,12 @@ def _substitute(obj, leaves):
         return tuple(_substitute(item, leaves) for item in obj)
     if t is dict:
         return {name: _substitute(v, leaves) for name, v in obj.items()}
-    if _is_ndarray(obj):
+    if is_ndarray(obj):
         if obj.dtype.kind != "f":
             return obj
         return _substitute(obj.tolist(), leaves)
-    if t is not int and t is not bool and not isinstance(obj, Value) \
-            and _is_number(obj) and not _is_integral(obj):
+    # the other floats of flatten(): real numbers that are not integers
+    if isinstance(obj, numbers.Real) and not isinstance(obj, numbers.Integral):
         return next(leaves)
     return obj
 

@@ -46,11 +46,7 @@ class PerOpNeuron(Neuron):
     time, as the original micrograd does. ``micrograd.nn.Layer`` calls such
     neurons one by one instead of running its fused kernel."""
 
-    def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        if not self.nonlin or self.activation == "linear":
-            return act
-        return getattr(act, self.activation)()
+    __call__ = Neuron._per_op
 
 
 def per_op(model, Value=None):

@@ -21,13 +21,9 @@ from micrograd_c.kernels import DenseLayer, DenseStack, dense, touch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 
-# activation name -> (repr prefix, op applied to a neuron's sum)
-ACTIVATIONS = {
-    "relu": ("ReLU", Value.relu),
-    "tanh": ("Tanh", Value.tanh),
-    "sigmoid": ("Sigmoid", Value.sigmoid),
-    "linear": ("Linear", None),
-}
+# activation name (the Value method applied to a neuron's sum, but for
+# 'linear') -> its name in a Neuron's repr
+ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
 
 
 class Module:
@@ -167,18 +163,22 @@ class Neuron(Module):
         # followed by the activation (see micrograd_c.kernels.dense); weights
         # that are plain numbers take the expression as it stands.
         out = dense((self,), x)
-        if out is not None:
-            return out[0]
+        return out[0] if out is not None else self._per_op(x)
+
+    def _per_op(self, x):
+        """The output as the original computes it, one op at a time in
+        Python (on any engine's Values)."""
         act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        f = ACTIVATIONS[self.activation][1] if self.nonlin else None
-        return f(act) if f is not None else act
+        if not self.nonlin or self.activation == "linear":
+            return act
+        return getattr(act, self.activation)()
 
     def parameters(self):
         """The weights, then the bias."""
         return self.w + [self.b]
 
     def __repr__(self):
-        name = ACTIVATIONS[self.activation][0] if self.nonlin else "Linear"
+        name = ACTIVATIONS[self.activation] if self.nonlin else "Linear"
         return f"{name}Neuron({len(self.w)})"
 
 

@@ -62,10 +62,10 @@ cdef enum:
 cdef enum:
     NODE_INT_CONST = 1  # OP_POW's exponent was an integer: `_op` prints '**2'
     NODE_EXTRA = 2      # has an entry in the Python-side extras table
-    NODE_TAPE_ROOT = 8  # an output of a Tape: backward() goes to the tape
     NODE_ORDERED = 4    # every node below it has a lower index than its
                         # parent: descending index order is a topological
                         # order of its graph (see graph.pyx)
+    NODE_TAPE_ROOT = 8  # an output of a Tape: backward() goes to the tape
 
 
 ctypedef void (*release_hook)(int32_t idx) noexcept
@@ -112,7 +112,8 @@ cdef uint32_t arena_next_epoch(Arena* A) noexcept
 
 
 cdef inline int arena_reserve(Arena* A, int32_t n) except -1:
-    """Make sure the next `n` node_put calls cannot fail."""
+    """Make room for the next `n` node_put calls (MemoryError if the arena
+    cannot grow)."""
     if A.capacity - A.top + A.nfree < n:
         arena_grow(A, A.top + n)
     if A.recording and A.rec_cap - A.rec_n < n:
@@ -120,20 +121,10 @@ cdef inline int arena_reserve(Arena* A, int32_t n) except -1:
     return 0
 
 
-cdef inline int32_t node_new(Arena* A, uint8_t op, double data,
-                             int32_t a, int32_t b, double c) except -1:
-    """Allocate a node (refs 0) whose children are `a` and `b` (-1: none).
-
-    The new node takes a reference on each child. MemoryError if the arena
-    cannot grow.
-    """
-    arena_reserve(A, 1)
-    return node_put(A, op, data, a, b, c)
-
-
 cdef inline int32_t node_put(Arena* A, uint8_t op, double data,
                              int32_t a, int32_t b, double c) noexcept:
-    """node_new for a caller that has made room with arena_reserve.
+    """Allocate a node (refs 0) whose children are `a` and `b` (-1: none),
+    in room made by arena_reserve. The node takes a reference on each child.
 
     Free slots are reused lowest index first, so a graph rebuilt every step
     lies in memory in creation order, which is the order backward() walks.

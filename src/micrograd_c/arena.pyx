@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The process-wide node arena: growth, release cascade, statistics."""
 
-from libc.stdlib cimport realloc, free
+from libc.stdlib cimport realloc
 from libc.string cimport memset
 from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint64_t

@@ -130,17 +130,12 @@ cdef inline int32_t _node(int op, Operand p, Operand q) noexcept:
 
 
 cdef inline Operand _binop(int op, Operand p, Operand q) noexcept:
-    """`p op q` for op + or * as Python evaluates it on Values and numbers:
-    `Value op x` keeps its order, `number op Value` runs the Value's
-    reflected op (the Value comes first), two numbers stay a number."""
+    """`p op q` for op + or *, at least one of p and q a Value, as Python
+    evaluates it: `Value op x` keeps its order, `number op Value` runs the
+    Value's reflected op (the Value comes first). (Callers leave products
+    of two plain numbers to Python, whose ints are exact.)"""
     cdef Operand r
-    if p.idx >= 0:
-        r.idx = _node(op, p, q)
-    elif q.idx >= 0:
-        r.idx = _node(op, q, p)
-    else:
-        r.idx = -1
-        r.num = p.num + q.num if op == OP_ADD else p.num * q.num
+    r.idx = _node(op, p, q) if p.idx >= 0 else _node(op, q, p)
     return r
 
 
@@ -229,7 +224,8 @@ def touch():
 
 cdef class _Plan:
     """What a layer's fused call needs from its neurons, read once."""
-    cdef tuple neurons      # the neurons read, to tell when the list changes
+    cdef object source      # the neurons list read
+    cdef tuple neurons      # its items then
     cdef list rows          # each neuron's weights (as the neuron holds them)
     cdef list biases        # each neuron's bias: a Value or a float
     cdef int* acts          # each neuron's activation op, -1: none
@@ -238,13 +234,26 @@ cdef class _Plan:
     def __dealloc__(self):
         PyMem_Free(self.acts)
 
+    cdef bint current(self, object neurons):
+        """Whether neurons is still the list read, with the same items, and
+        no Neuron attribute was set since (see touch)."""
+        cdef Py_ssize_t k
+        if (neurons is not self.source or type(neurons) is not list
+                or len(<list>neurons) != self.n):
+            return False
+        for k in range(self.n):
+            if (<list>neurons)[k] is not self.neurons[k]:
+                return False
+        return True
+
 
 cdef _Plan _gather(object neurons, object neuron_type):
     """Read the neurons' attributes (this may run Python code), or None if a
     neuron is not exactly of neuron_type."""
     cdef _Plan plan = _Plan.__new__(_Plan)
     cdef Py_ssize_t k
-    plan.neurons = tuple(neurons)
+    plan.source = neurons
+    plan.neurons = tuple(neurons)      # any iterable; nothing more is read
     plan.n = len(plan.neurons)
     plan.rows = [None] * plan.n
     plan.biases = [None] * plan.n
@@ -369,7 +378,7 @@ def dense(neurons, x, neuron_type=None):
     weight is not a Value, or, with ``neuron_type``, if a neuron is not
     exactly of that type: callers then compute those neurons themselves.
     """
-    plan = _gather(_as_seq(neurons), neuron_type)
+    plan = _gather(neurons, neuron_type)
     return None if plan is None else _run([plan], x)
 
 
@@ -387,35 +396,21 @@ cdef class DenseLayer:
     2
     """
     cdef _Plan plan
-    cdef object neurons_list
     cdef unsigned long long version
     cdef object neuron_type
 
     def __init__(self, neuron_type=None):
         self.neuron_type = neuron_type
 
-    cdef bint _current(self, object neurons):
-        cdef Py_ssize_t k
-        if (self.plan is None or neurons is not self.neurons_list
-                or self.version != _nn_version or type(neurons) is not list
-                or len(<list>neurons) != self.plan.n):
-            return False
-        for k in range(self.plan.n):
-            if (<list>neurons)[k] is not self.plan.neurons[k]:
-                return False
-        return True
-
     def __call__(self, neurons, x):
         """The outputs of ``neurons`` on ``x`` (a list), or None (building
         nothing) if a neuron is not of this layer's neuron type or a weight
         is not a Value."""
-        if not self._current(neurons):
-            self.plan = None
-            plan = _gather(_as_seq(neurons), self.neuron_type)
-            if plan is None:
+        if (self.plan is None or self.version != _nn_version
+                or not self.plan.current(neurons)):
+            self.plan = _gather(neurons, self.neuron_type)
+            if self.plan is None:
                 return None
-            self.plan = plan
-            self.neurons_list = neurons
             self.version = _nn_version
         return _run([self.plan], x)
 
@@ -439,7 +434,6 @@ cdef class DenseStack:
     cdef list plans
     cdef object layers_list         # the list object last seen
     cdef tuple layers               # its items then
-    cdef tuple neuron_lists         # each layer's neurons list then
     cdef unsigned long long version
     cdef object layer_type, neuron_type
 
@@ -448,24 +442,16 @@ cdef class DenseStack:
         self.neuron_type = neuron_type
 
     cdef bint _current(self, object layers) except -1:
-        cdef Py_ssize_t l, k
-        cdef _Plan plan
+        cdef Py_ssize_t l
         if (self.plans is None or layers is not self.layers_list
                 or self.version != _nn_version or type(layers) is not list
                 or len(<list>layers) != len(self.layers)):
             return False
         for l in range(len(self.layers)):
             layer = (<list>layers)[l]
-            if layer is not self.layers[l]:
+            if (layer is not self.layers[l]
+                    or not (<_Plan>self.plans[l]).current(layer.neurons)):
                 return False
-            neurons = layer.neurons
-            plan = self.plans[l]
-            if (neurons is not self.neuron_lists[l] or type(neurons) is not list
-                    or len(<list>neurons) != plan.n):
-                return False
-            for k in range(plan.n):
-                if (<list>neurons)[k] is not plan.neurons[k]:
-                    return False
         return True
 
     def __call__(self, layers, x):
@@ -480,12 +466,11 @@ cdef class DenseStack:
             for l, layer in enumerate(layers):
                 if type(layer) is not self.layer_type:
                     return None
-                plan = _gather(_as_seq(layer.neurons), self.neuron_type)
+                plan = _gather(layer.neurons, self.neuron_type)
                 if plan is None or ((<_Plan>plan).n < 2 and l < len(layers) - 1):
                     return None
                 plans.append(plan)
             self.layers = tuple(layers)
-            self.neuron_lists = tuple(layer.neurons for layer in layers)
             self.layers_list = layers
             self.version = _nn_version
             self.plans = plans

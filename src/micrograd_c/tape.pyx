@@ -104,6 +104,12 @@ cdef void _fuse(Instr* code, Py_ssize_t n, bint forward, int mark) noexcept:
             k += 1
 
 
+cdef inline bint _outside_non_leaf(Node* N, uint32_t* mark, uint32_t epoch,
+                                   int32_t c) noexcept:
+    """Whether child c (-1: none) is an unmarked node with children."""
+    return c >= 0 and mark[c] != epoch and N[c].a >= 0
+
+
 cdef class Tape:
     """A recording of the nodes one run of some code created.
 
@@ -221,7 +227,7 @@ cdef class Tape:
         cdef Node* N = A.nodes
         cdef uint32_t* mark = A.marks
         cdef uint32_t epoch = arena_next_epoch(A)
-        cdef int32_t i, c
+        cdef int32_t i
         for k in range(n):
             mark[self.nodes[k]] = epoch
         for k in range(self.ninputs):
@@ -237,9 +243,9 @@ cdef class Tape:
             self.code[nc].b = N[i].b
             self.code[nc].op = N[i].op
             nc += 1
-            for c in (N[i].a, N[i].b):
-                if c >= 0 and mark[c] != epoch and N[c].a >= 0:
-                    self.reaches_outside = True
+            if _outside_non_leaf(N, mark, epoch, N[i].a) or \
+                    _outside_non_leaf(N, mark, epoch, N[i].b):
+                self.reaches_outside = True
         self.ncode = nc
         memcpy(self.fwd, self.code, nc * sizeof(Instr))
         _fuse(self.fwd, nc, True, DOT_FORWARD)
@@ -343,12 +349,16 @@ cdef class Tape:
         recording; returns how many were registered."""
         if not self.closed:
             return 0
-        wanted = {(<Value>v).idx for v in values if isinstance(v, Value)}
+        cdef uint32_t* mark = A.marks
+        cdef uint32_t epoch = arena_next_epoch(A)
         cdef Py_ssize_t k, count = 0
         cdef int32_t i
+        for v in values:
+            if isinstance(v, Value):
+                mark[(<Value>v).idx] = epoch
         for k in range(self.n):
             i = self.nodes[k]
-            if i in wanted and i not in _roots:
+            if mark[i] == epoch and i not in _roots:
                 _roots[i] = weakref.ref(self)
                 self.roots.append(i)
                 A.nodes[i].flags |= NODE_TAPE_ROOT
@@ -394,14 +404,6 @@ cdef class Tape:
                 local_backward(N, C, ins.op, ins.out, ins.a, ins.b)
             ins += 1
         return 0
-
-    def contains(self, Value v):
-        """Whether v's node is one this tape recorded (not an input)."""
-        cdef Py_ssize_t k
-        for k in range(self.n):
-            if self.nodes[k] == v.idx:
-                return True
-        return False
 
     def signature(self, bint constants=False):
         """The recorded graph as a list of tuples, one per node in creation
@@ -466,7 +468,8 @@ cdef inline int _push(cpython.array.array xs, double x) except -1:
     return 0
 
 
-cdef bint _is_ndarray(object x):
+cpdef bint is_ndarray(object x):
+    """Whether x is a numpy array (told without importing numpy)."""
     cdef type t = type(x)
     return t.__name__ == "ndarray" and t.__module__ == "numpy"
 
@@ -493,7 +496,7 @@ cdef int _walk(object obj, list key, cpython.array.array xs) except -1:
         key.append(names)
         for name in names:
             _walk(obj[name], key, xs)
-    elif _is_ndarray(obj):
+    elif is_ndarray(obj):
         kind = obj.dtype.kind
         key.append(_ARRAY)
         key.append(obj.shape)

@@ -13,7 +13,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 
 from micrograd_c.arena cimport (
-    Arena, Node, get_arena, arena_reserve, node_new, node_put, node_decref,
+    Arena, Node, get_arena, arena_reserve, node_put, node_decref,
     NODE_INT_CONST, NODE_EXTRA, NODE_TAPE_ROOT,
     OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_RELU, OP_TANH, OP_EXP,
     OP_LOG, OP_SIGMOID, OP_CUSTOM)
@@ -167,43 +167,33 @@ cdef Value _build(int op, int32_t a, double xa, int32_t b, double xb,
     return v
 
 
-cdef Value _neg_then(int op, int32_t x, int32_t other, double xo, bint x_left):
-    """`op(-x, other)` (x_left) or `op(other, -x)`, where -x is `x * -1`."""
-    cdef double neg = _fwd(OP_MUL, A.nodes[x].data, -1.0, 0.0)
+cdef Value _compound(int32_t x, bint inverse, int op, int32_t other, double xo,
+                     bint x_left):
+    """`op(t, other)` (x_left) or `op(other, t)` where t is x's negation
+    (`x * -1`, as the original's `-x`) or, with inverse, `x ** -1`."""
+    cdef double t
     cdef double r
-    if x_left:
-        r = _fwd(op, neg, _data(other, xo), 0.0)
+    if inverse:
+        t = _fwd(OP_POW, A.nodes[x].data, 0.0, -1.0)
     else:
-        r = _fwd(op, _data(other, xo), neg, 0.0)
+        t = _fwd(OP_MUL, A.nodes[x].data, -1.0, 0.0)
+    if x_left:
+        r = _fwd(op, t, _data(other, xo), 0.0)
+    else:
+        r = _fwd(op, _data(other, xo), t, 0.0)
     cdef Value v = Value.__new__(Value)
     arena_reserve(A, 4)
-    cdef int32_t n = _alloc(OP_MUL, neg, x, 0.0, NUMBER, -1.0, 0.0)
+    cdef int32_t n
+    if inverse:
+        n = _alloc(OP_POW, t, x, 0.0, NONE, 0.0, -1.0)
+        A.nodes[n].flags |= NODE_INT_CONST
+    else:
+        n = _alloc(OP_MUL, t, x, 0.0, NUMBER, -1.0, 0.0)
     cdef int32_t i
     if x_left:
         i = _alloc(op, r, n, 0.0, other, xo, 0.0)
     else:
         i = _alloc(op, r, other, xo, n, 0.0, 0.0)
-    _attach(v, i)
-    return v
-
-
-cdef Value _inv_then_mul(int32_t x, int32_t other, double xo, bint x_left):
-    """`x**-1 * other` (x_left) or `other * x**-1`."""
-    cdef double inv = _fwd(OP_POW, A.nodes[x].data, 0.0, -1.0)
-    cdef double r
-    if x_left:
-        r = _fwd(OP_MUL, inv, _data(other, xo), 0.0)
-    else:
-        r = _fwd(OP_MUL, _data(other, xo), inv, 0.0)
-    cdef Value v = Value.__new__(Value)
-    arena_reserve(A, 3)
-    cdef int32_t p = _alloc(OP_POW, inv, x, 0.0, NONE, 0.0, -1.0)
-    A.nodes[p].flags |= NODE_INT_CONST
-    cdef int32_t i
-    if x_left:
-        i = _alloc(OP_MUL, r, p, 0.0, other, xo, 0.0)
-    else:
-        i = _alloc(OP_MUL, r, other, xo, p, 0.0, 0.0)
     _attach(v, i)
     return v
 
@@ -301,7 +291,7 @@ cdef class Value:
         arena_reserve(A, <int32_t>max(k - 1, 1))
         cdef int32_t old = self.idx
         cdef int32_t i = _custom_node(x, children) if k else \
-            node_new(A, OP_LEAF, x, NONE, NONE, 0.0)
+            node_put(A, OP_LEAF, x, NONE, NONE, 0.0)
         _attach(self, i)
         if children or _op or label:
             _extra(i)[:] = [label or None, _op or None, children or None]
@@ -415,7 +405,7 @@ cdef class Value:
     def __sub__(self, other):             # self + (-other)
         cdef double x
         if isinstance(other, Value):
-            return _neg_then(OP_ADD, (<Value>other).idx, self.idx, 0.0, False)
+            return _compound((<Value>other).idx, False, OP_ADD, self.idx, 0.0, False)
         if not to_double(other, &x):
             return NotImplemented
         if type(other) is not float:
@@ -429,13 +419,12 @@ cdef class Value:
         cdef double x
         if not _operand(other, &j, &x):
             return NotImplemented
-        return _neg_then(OP_ADD, self.idx, j, x, True)
+        return _compound(self.idx, False, OP_ADD, j, x, True)
 
     def __truediv__(self, other):         # self * other**-1
         cdef double x
-        cdef int err = FWD_OK
         if isinstance(other, Value):
-            return _inv_then_mul((<Value>other).idx, self.idx, 0.0, False)
+            return _compound((<Value>other).idx, True, OP_MUL, self.idx, 0.0, False)
         if not to_double(other, &x):
             return NotImplemented
         if type(other) is float or type(other) is int or type(other) is bool:
@@ -449,7 +438,7 @@ cdef class Value:
         cdef double x
         if not _operand(other, &j, &x):
             return NotImplemented
-        return _inv_then_mul(self.idx, j, x, True)
+        return _compound(self.idx, True, OP_MUL, j, x, True)
 
     def __pow__(self, other, mod):
         cdef double c
