@@ -30,6 +30,8 @@ extensions = [
     Extension(
         f"micrograd_c.{name}",
         [f"src/micrograd_c/{name}.pyx"],
+        include_dirs=["src"],          # micrograd_c/ops.h, the op table
+        depends=["src/micrograd_c/ops.h", "src/micrograd_c/node.h"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )

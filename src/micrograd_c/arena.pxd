@@ -1,19 +1,39 @@
 # The node arena: every graph node is a Node struct in one contiguous,
-# growable array owned by a single process-wide Arena.
+# growable array owned by a single process-wide Arena. The arena is storage
+# only: nodes, the arrays beside them, the free list and the release
+# cascade. Traversal scratch lives in graph.pyx, recording state in tape.pyx.
 #
-# Ownership. A node is referenced by (a) at most one live Python handle
-# (a `Value`), (b) each parent node that lists it as a child (once per slot,
-# so `a + a` holds two references) and (c) recorded tapes. `refs` counts all
-# of them; the node returns to the free list when it drops to zero, and its
-# children are released iteratively from `Arena.stack` (no C recursion, so
-# a 10^6-long chain frees safely).
+# THE RULE. Any call that can run Python code can grow the arena, which
+# moves `nodes` and every array beside it: an allocation (the cyclic GC runs
+# gc.callbacks and __del__), a Py_DECREF that may free an object, __hash__,
+# __eq__, __float__, __index__, a user's `_backward`. No pointer into arena
+# memory (Node*, consts, handles) is held across such a call: hold indices
+# and fetch A.nodes again after it. Sizes read before such a call are
+# checked again after it.
+#
+# Ownership. A node is referenced by its handle (at most one live `Value`),
+# by each parent that lists it as a child (once per slot, so `a + a` holds
+# two references) and by recordings. `refs` counts all of them; the node
+# returns to the free list when it drops to zero, and its children are
+# released iteratively from `Arena.stack` (no C recursion, so a 10^6-long
+# chain frees safely).
+#
+# Kept handles. A node flagged NODE_KEEP has a handle that must live as long
+# as the node does, as in micrograd, where each parent's `_prev` set holds
+# its children: a handle that `_prev` handed out (so `id()`-keyed walkers see
+# one object per node), or one that carries attributes (a label, a
+# `_backward`). While kept, the handle's Python refcount includes one
+# reference per reference of the node other than the handle's own (refs - 1):
+# parents hold their children's kept handles. value.pyx reports those
+# references to the cyclic GC from the parents' handles.
 #
 # Slot 0 is a permanent sentinel: a handle whose index is 0 owns nothing,
 # which is what a freshly allocated (zero-filled) handle holds.
 
-from libc.stdint cimport int32_t, uint32_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint16_t, uint64_t
 from cpython.object cimport PyObject
-from cpython.pythread cimport PyThread_get_thread_ident
+
+from micrograd_c.ops cimport OP_LEAF, OP_POW, OP_RELU, mg_int_result
 
 cdef extern from *:
     """
@@ -28,62 +48,50 @@ cdef extern from *:
     """
     int mg_ctz64(uint64_t x) nogil
 
+cdef extern from "Python.h":
+    # Reference counting on borrowed handle pointers (no temporary object).
+    void Py_INCREF_PTR "Py_INCREF"(PyObject* o) nogil
+    void Py_DECREF_PTR "Py_DECREF"(PyObject* o)
+    Py_ssize_t Py_REFCNT_PTR "Py_REFCNT"(PyObject* o) nogil
 
-ctypedef struct Node:   # 32 bytes: two to a cache line
-    double data
-    double grad
-    int32_t a           # first child, -1 if none
-    int32_t b           # second child, -1 if none
-    int32_t refs        # handle + parents + tapes referring to this node
-    uint8_t op          # op code (below; its math is in ops.pxd)
-    uint8_t flags       # NODE_* bits below
+
+cdef extern from "micrograd_c/node.h":
+    # The node struct and its flags (node.h says what each is).
+    ctypedef struct Node:
+        double data
+        double grad
+        int32_t a
+        int32_t b
+        int32_t refs
+        uint8_t op
+        uint16_t flags
+    enum:
+        NODE_INT_DATA
+        NODE_INT_GRAD
+        NODE_INT_CONST
+        NODE_ORDERED
+        NODE_TAPE_ROOT
+        NODE_PYBACK
+        NODE_KEEP
+        NODE_REACHES_PY
+    void mg_node_backward(Node* N, const double* C, int32_t i) nogil
+    void mg_backward_op(Node* N, const double* C, int32_t i, int op, int32_t a,
+                        int32_t b) nogil
 # Fields few nodes need live in arrays beside the nodes, indexed alike, so
 # the hot struct stays small: Arena.consts (OP_POW's exponent) and
 # Arena.handles (the node's live Value).
 
 
-# Op codes; what each op computes is in ops.pxd.
-cdef enum:
-    OP_LEAF = 0     # a Value made from a number
-    OP_ADD          # a + b
-    OP_MUL          # a * b
-    OP_POW          # a ** c, c a number
-    OP_POWV         # a ** b, b a Value
-    OP_RELU
-    OP_TANH
-    OP_EXP
-    OP_LOG
-    OP_SIGMOID
-    OP_CUSTOM       # Value(data, _children, _op) made by user code: no backward
-    OP_FREE         # a slot on the free list
-    N_OPS
-
-
-cdef enum:
-    NODE_INT_CONST = 1  # OP_POW's exponent was an integer: `_op` prints '**2'
-    NODE_EXTRA = 2      # has an entry in the Python-side extras table
-    NODE_ORDERED = 4    # every node below it has a lower index than its
-                        # parent: descending index order is a topological
-                        # order of its graph (see graph.pyx)
-    NODE_TAPE_ROOT = 8  # an output of a Tape: backward() goes to the tape
-
-
-ctypedef void (*release_hook)(int32_t idx) noexcept
-ctypedef int (*backward_hook)(int32_t root) except -1
+ctypedef void (*node_hook)(int32_t idx) noexcept
 
 
 ctypedef struct Arena:
     Node* nodes
-    int32_t* stack      # work stack of the release cascade and the DFS
-                        # (3 * capacity + 1 entries)
-    int32_t* topo       # topological order of the last backward (capacity)
-    uint32_t* marks     # per slot: epoch of the last traversal that saw it
-                        # (0 for new slots); apart from the nodes so
-                        # traversals stay in cache
     double* consts      # per slot: the op's constant (OP_POW's exponent)
     PyObject** handles  # per slot, borrowed: the live Value, or NULL (kept
                         # NULL whenever the slot has no handle)
     uint64_t* freemap   # bit i set: slot i is free (below `top`)
+    int32_t* stack      # work stack of the release cascade (capacity + 1)
     int32_t capacity    # slots allocated in every array above
     int32_t top         # slots ever handed out (high-water mark)
     int32_t nfree       # set bits in freemap
@@ -91,48 +99,29 @@ ctypedef struct Arena:
     int32_t live        # nodes alive, not counting the sentinel
     int32_t pending     # entries on `stack` waiting to be released
     bint releasing      # a release cascade is running
-    uint32_t epoch      # current topological-sort epoch
-    release_hook on_extra_release   # called for freed NODE_EXTRA nodes
-    backward_hook tape_backward     # backward() of a NODE_TAPE_ROOT node
-    # Recording (tape.pyx): while `recording`, every node that the thread
-    # `rec_thread` creates is appended to `rec` and starts with one
-    # reference, the recording's own. (Other threads' nodes are theirs.)
-    bint recording
-    unsigned long rec_thread
-    int32_t* rec
-    int32_t rec_n
-    int32_t rec_cap
+    node_hook on_new    # if set, told of every node made (tape.pyx records)
 
 
 cdef Arena* get_arena() noexcept
-cdef int arena_grow(Arena* A, int32_t need) except -1
-cdef int arena_grow_rec(Arena* A, int32_t need) except -1
+cdef int arena_grow(Arena* A, Py_ssize_t need) except -1
 cdef void arena_release(Arena* A, int32_t idx) noexcept
-cdef uint32_t arena_next_epoch(Arena* A) noexcept
+cdef size_t checked_bytes(Py_ssize_t count, size_t size) except 0
 
 
-cdef inline int arena_reserve(Arena* A, int32_t n) except -1:
+cdef inline int arena_reserve(Arena* A, Py_ssize_t n) except -1:
     """Make room for the next `n` node_put calls (MemoryError if the arena
-    cannot grow)."""
-    if A.capacity - A.top + A.nfree < n:
-        arena_grow(A, A.top + n)
-    if A.recording and A.rec_cap - A.rec_n < n:
-        arena_grow_rec(A, A.rec_n + n)
+    cannot grow, OverflowError if n is past what it can ever hold)."""
+    if n > <Py_ssize_t>A.capacity - A.top + A.nfree:
+        arena_grow(A, <Py_ssize_t>A.top + n)
     return 0
 
 
-cdef inline int32_t node_put(Arena* A, uint8_t op, double data,
-                             int32_t a, int32_t b, double c) noexcept:
-    """Allocate a node (refs 0) whose children are `a` and `b` (-1: none),
-    in room made by arena_reserve. The node takes a reference on each child.
-
-    Free slots are reused lowest index first, so a graph rebuilt every step
-    lies in memory in creation order, which is the order backward() walks.
-    """
+cdef inline int32_t _take_slot(Arena* A) noexcept:
+    """The lowest free slot (or a new one at the top), in reserved room.
+    Lowest first, so a graph rebuilt every step lies in memory in creation
+    order, which is the order backward() walks."""
     cdef int32_t i, w
     cdef uint64_t bits
-    cdef uint8_t ordered = NODE_ORDERED
-    cdef Node* n
     if A.nfree > 0:
         w = A.free_word
         while A.freemap[w] == 0:
@@ -141,38 +130,75 @@ cdef inline int32_t node_put(Arena* A, uint8_t op, double data,
         A.freemap[w] = bits & (bits - 1)
         A.free_word = w
         A.nfree -= 1
-        i = w * 64 + mg_ctz64(bits)
-    else:
-        i = A.top
-        A.top += 1
+        return w * 64 + mg_ctz64(bits)
+    i = A.top
+    A.top += 1
+    return i
+
+
+cdef inline void node_incref(Arena* A, int32_t i) noexcept:
+    """A new reference to node i from a parent or a recording."""
+    cdef Node* n = &A.nodes[i]
+    n.refs += 1
+    if n.flags & NODE_KEEP:
+        Py_INCREF_PTR(A.handles[i])
+
+
+cdef inline void node_decref(Arena* A, int32_t i) noexcept:
+    """Drop a reference to node i taken by node_incref (or a handle's own,
+    see value.pyx). May run Python code (a kept handle can be freed)."""
+    cdef Node* n = &A.nodes[i]
+    n.refs -= 1
+    if n.refs == 0:
+        arena_release(A, i)
+    elif n.flags & NODE_KEEP:
+        Py_DECREF_PTR(A.handles[i])
+
+
+cdef inline int32_t node_put(Arena* A, uint8_t op, double data, int32_t a,
+                             int32_t b, double c, uint16_t flags) noexcept:
+    """Allocate a node (refs 0, grad the int 0) whose children are `a` and
+    `b` (-1: none), in room made by arena_reserve; it takes a reference on
+    each child. `flags`: NODE_INT_DATA for a leaf holding an int,
+    NODE_INT_CONST for an int exponent; an op's int-ness follows from its
+    children by the table."""
+    cdef int32_t i = _take_slot(A)
+    cdef uint16_t fa = NODE_ORDERED, fb = NODE_ORDERED
+    cdef Node* n
     if a >= 0:
-        A.nodes[a].refs += 1
-        if a > i or not (A.nodes[a].flags & NODE_ORDERED):
-            ordered = 0
+        node_incref(A, a)
+        fa = A.nodes[a].flags
+        if a > i:
+            fa &= ~NODE_ORDERED
     if b >= 0:
-        A.nodes[b].refs += 1
-        if b > i or not (A.nodes[b].flags & NODE_ORDERED):
-            ordered = 0
+        node_incref(A, b)
+        fb = A.nodes[b].flags
+        if b > i:
+            fb &= ~NODE_ORDERED
+    if (fa | fb) & (NODE_PYBACK | NODE_REACHES_PY):
+        flags |= NODE_REACHES_PY
+    # An int result needs an int child (or, for ReLU, a negative one): the
+    # table's rule is asked only then, so float graphs skip it.
+    if ((fa | fb) & NODE_INT_DATA or (op == OP_RELU and A.nodes[a].data < 0.0)) and \
+            mg_int_result(op, A.nodes[a].data if a >= 0 else 0.0,
+                          A.nodes[b].data if b >= 0 else 0.0, c,
+                          A.nodes[a].flags & NODE_INT_DATA if a >= 0 else 0,
+                          A.nodes[b].flags & NODE_INT_DATA if b >= 0 else 0,
+                          flags & NODE_INT_CONST):
+        flags |= NODE_INT_DATA
+    if flags & NODE_INT_DATA:
+        data += 0.0             # an int has no sign of zero: -0.0 is 0
     n = &A.nodes[i]
     n.data = data
     n.grad = 0.0
     n.a = a
     n.b = b
     n.refs = 0
-    if A.recording and PyThread_get_thread_ident() == A.rec_thread:
-        A.rec[A.rec_n] = i
-        A.rec_n += 1
-        n.refs = 1
     n.op = op
-    n.flags = ordered
+    n.flags = flags | (fa & fb & NODE_ORDERED) | NODE_INT_GRAD
     if op == OP_POW:
         A.consts[i] = c
     A.live += 1
+    if A.on_new != NULL:
+        A.on_new(i)
     return i
-
-
-cdef inline void node_decref(Arena* A, int32_t i) noexcept:
-    cdef Node* n = &A.nodes[i]
-    n.refs -= 1
-    if n.refs == 0:
-        arena_release(A, i)

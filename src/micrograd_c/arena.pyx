@@ -1,26 +1,45 @@
 # cython: language_level=3
-"""The process-wide node arena: growth, release cascade, statistics."""
+"""The process-wide node arena: growth, the release cascade, statistics."""
 
 from libc.stdlib cimport realloc
 from libc.string cimport memset
-from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
+from cpython.object cimport PyObject
+
+from micrograd_c.ops cimport OP_LEAF, OP_FREE
 
 cdef Arena ARENA
 cdef size_t NODE_BYTES = sizeof(Node)
-# Per-slot bytes of the arrays beside the nodes (stack: three entries, topo,
-# marks, consts, handles, and the free bitmap's one bit, rounded up).
-cdef size_t AUX_BYTES = (4 * sizeof(int32_t) + sizeof(uint32_t) + sizeof(double)
-                         + sizeof(PyObject*) + 1)
+# Per-slot bytes of the arrays beside the nodes (consts, handles, the
+# release stack, and the free bitmap's one bit, rounded up).
+cdef size_t AUX_BYTES = sizeof(double) + sizeof(PyObject*) + sizeof(int32_t) + 1
 cdef int32_t FIRST_CAPACITY = 1024
-cdef int32_t MAX_CAPACITY = 0x7FFFFFC0   # a multiple of 64 (freemap words)
+# The most slots the arena may hold: a multiple of 64 (freemap words) that
+# keeps every index and count in an int32. Tests lower it (set_max_capacity)
+# to exercise running out of room without allocating gigabytes.
+cdef int64_t MAX_CAPACITY = 0x7FFFFFC0
+cdef int64_t max_capacity = MAX_CAPACITY
 
 
 cdef Arena* get_arena() noexcept:
     return &ARENA
 
 
-cdef int _resize(void** p, size_t nbytes) except -1:
+cdef size_t checked_bytes(Py_ssize_t count, size_t size) except 0:
+    """count * size as a byte count for an allocation, or OverflowError if
+    that does not fit (every allocation size in the core comes from here).
+    Never 0: an empty array still gets one element."""
+    if count < 0:
+        raise OverflowError(f"micrograd: negative size {count}")
+    if count == 0:
+        count = 1
+    if <size_t>count > (<size_t>0x7FFFFFFFFFFFFFFF) // size:
+        raise OverflowError(f"micrograd: {count} items of {size} bytes do not fit in memory")
+    return <size_t>count * size
+
+
+cdef int _resize(void** p, Py_ssize_t count, size_t size) except -1:
+    cdef size_t nbytes = checked_bytes(count, size)
     cdef void* q = realloc(p[0], nbytes)
     if q == NULL:
         raise MemoryError(f"micrograd arena: cannot allocate {nbytes} bytes")
@@ -28,116 +47,124 @@ cdef int _resize(void** p, size_t nbytes) except -1:
     return 0
 
 
-cdef int arena_grow(Arena* A, int32_t need) except -1:
+cdef int arena_grow(Arena* A, Py_ssize_t need) except -1:
     """Grow every per-slot array so at least `need` slots exist.
 
-    On failure the arena is left as it was (arrays grown so far are merely
-    larger than `capacity` says) and MemoryError is raised.
+    Checks first, then grows: past the capacity limit it raises MemoryError
+    with nothing changed; if an allocation fails, the arrays grown so far
+    are merely larger than `capacity` says.
     """
     cdef int64_t cap = A.capacity if A.capacity > 0 else FIRST_CAPACITY
+    if need > max_capacity:
+        raise MemoryError(f"micrograd arena: {need} nodes would exceed its limit "
+                          f"of {max_capacity}")
     while cap < need:
         cap *= 2
-    if cap > MAX_CAPACITY:
-        if need > MAX_CAPACITY:
-            raise MemoryError("micrograd arena: too many live nodes")
-        cap = MAX_CAPACITY
-    _resize(<void**>&A.nodes, <size_t>cap * sizeof(Node))
-    _resize(<void**>&A.stack, (3 * <size_t>cap + 1) * sizeof(int32_t))
-    _resize(<void**>&A.topo, <size_t>cap * sizeof(int32_t))
-    _resize(<void**>&A.marks, <size_t>cap * sizeof(uint32_t))
-    memset(A.marks + A.capacity, 0, <size_t>(cap - A.capacity) * sizeof(uint32_t))
-    _resize(<void**>&A.consts, <size_t>cap * sizeof(double))
-    _resize(<void**>&A.handles, <size_t>cap * sizeof(PyObject*))
+    if cap > max_capacity:
+        cap = max_capacity
+    _resize(<void**>&A.nodes, cap, sizeof(Node))
+    _resize(<void**>&A.consts, cap, sizeof(double))
+    _resize(<void**>&A.handles, cap, sizeof(PyObject*))
     memset(A.handles + A.capacity, 0, <size_t>(cap - A.capacity) * sizeof(PyObject*))
-    _resize(<void**>&A.freemap, <size_t>(cap // 64) * sizeof(uint64_t))
-    memset(A.freemap + A.capacity // 64, 0,
-           <size_t>(cap // 64 - A.capacity // 64) * sizeof(uint64_t))
+    _resize(<void**>&A.stack, cap + 1, sizeof(int32_t))
+    _resize(<void**>&A.freemap, (cap + 63) // 64, sizeof(uint64_t))
+    memset(A.freemap + (A.capacity + 63) // 64, 0,
+           <size_t>((cap + 63) // 64 - (A.capacity + 63) // 64) * sizeof(uint64_t))
     A.capacity = <int32_t>cap
     return 0
 
 
-cdef int arena_grow_rec(Arena* A, int32_t need) except -1:
-    """Grow the recording buffer to at least `need` entries."""
-    cdef int64_t cap = A.rec_cap if A.rec_cap > 0 else FIRST_CAPACITY
-    while cap < need:
-        cap *= 2
-    if cap > MAX_CAPACITY:
-        raise MemoryError("micrograd arena: recording too long")
-    _resize(<void**>&A.rec, <size_t>cap * sizeof(int32_t))
-    A.rec_cap = <int32_t>cap
-    return 0
+cdef inline bint _drop_kept(Arena* A, int32_t c) noexcept:
+    """Drop the reference a freed parent held on c's kept handle, if that
+    runs no Python code (the handle stays alive); True if it must be left
+    to the caller, because it would free the handle."""
+    cdef PyObject* h = A.handles[c]
+    if Py_REFCNT_PTR(h) > 1:
+        Py_DECREF_PTR(h)
+        return False
+    return True
+
+
+cdef enum:
+    NOTHING = -0x80000000     # _unref: nothing more to do
+
+
+cdef inline int32_t _unref(Arena* A, Node* N, int32_t c) noexcept:
+    """Drop a freed parent's reference to child c. Returns the stack entry
+    that follows: c (to free it too), ~c (its kept handle must be freed,
+    which runs Python code) or NOTHING."""
+    N[c].refs -= 1
+    if N[c].refs == 0:
+        return c
+    if N[c].flags & NODE_KEEP and _drop_kept(A, c):
+        return ~c
+    return NOTHING
+
+
+cdef int32_t _release_run(Arena* A) noexcept:
+    """Work through A.stack until it is empty (returns -1) or a kept handle
+    must be freed (returns its node: the caller drops the handle, which runs
+    Python code). An entry j >= 0 is a node to free; ~c is a node whose kept
+    handle is to be freed next. The loop keeps the arena's counts in locals
+    and hands them back before it returns."""
+    cdef Node* N = A.nodes
+    cdef int32_t* stack = A.stack
+    cdef uint64_t* freemap = A.freemap
+    cdef int32_t sp = A.pending, low = A.free_word, freed = 0, e, a, b, out = -1
+    while sp > 0:
+        sp -= 1
+        e = stack[sp]
+        if e < 0:
+            out = ~e
+            break
+        a = N[e].a
+        b = N[e].b
+        N[e].op = OP_FREE
+        freemap[e >> 6] |= (<uint64_t>1) << (e & 63)
+        if (e >> 6) < low:
+            low = e >> 6
+        freed += 1
+        if b >= 0:
+            e = _unref(A, N, b)
+            if e != NOTHING:
+                stack[sp] = e
+                sp += 1
+        if a >= 0:
+            e = _unref(A, N, a)
+            if e == ~a:
+                out = a
+                break
+            if e != NOTHING:
+                stack[sp] = e
+                sp += 1
+    A.pending = sp
+    A.free_word = low
+    A.nfree += freed
+    A.live -= freed
+    return out
 
 
 cdef void arena_release(Arena* A, int32_t idx) noexcept:
     """Free node `idx` (refs just reached 0) and every node only it kept alive.
 
-    Iterative over `A.stack`. Re-entrant: a hook that drops Python handles
-    while a cascade runs only queues more work for the running loop. The
-    inner loop keeps the arena's fields in locals and hands them back
-    before calling the hook, which may change any of them.
+    Iterative over `A.stack` (no C recursion: a 10^6-long chain frees
+    safely). Re-entrant: a handle freed on the way (which runs Python code)
+    that frees more nodes only queues them for the running loop.
     """
-    cdef int32_t j, a, b, sp, low, freed
-    cdef uint8_t flags
-    cdef Node* N
-    cdef Node* n
-    cdef int32_t* stack
-    cdef uint64_t* freemap
+    cdef int32_t c
     A.stack[A.pending] = idx
     A.pending += 1
     if A.releasing:
         return
     A.releasing = True
-    while A.pending > 0:
-        N = A.nodes
-        stack = A.stack
-        freemap = A.freemap
-        sp = A.pending
-        low = A.free_word
-        freed = 0
-        flags = 0
-        while sp > 0:
-            sp -= 1
-            j = stack[sp]
-            n = &N[j]
-            a = n.a
-            b = n.b
-            flags = n.flags
-            n.op = OP_FREE
-            freemap[j >> 6] |= (<uint64_t>1) << (j & 63)
-            if (j >> 6) < low:
-                low = j >> 6
-            freed += 1
-            if a >= 0:
-                N[a].refs -= 1
-                if N[a].refs == 0:
-                    stack[sp] = a
-                    sp += 1
-            if b >= 0:
-                N[b].refs -= 1
-                if N[b].refs == 0:
-                    stack[sp] = b
-                    sp += 1
-            if flags & NODE_EXTRA:
-                break
-        A.pending = sp
-        A.free_word = low
-        A.nfree += freed
-        A.live -= freed
-        if flags & NODE_EXTRA and A.on_extra_release != NULL:
-            # May run Python code (dropping handles, making nodes).
-            A.on_extra_release(j)
+    while True:
+        c = _release_run(A)
+        if c < 0:
+            break
+        # The last reference to c's kept handle, held by a freed parent:
+        # freeing the handle (Python code) drops its own reference to c.
+        Py_DECREF_PTR(A.handles[c])
     A.releasing = False
-
-
-cdef uint32_t arena_next_epoch(Arena* A) noexcept:
-    """A fresh visit mark for a graph traversal; never 0 (new nodes' mark)."""
-    cdef int32_t i
-    A.epoch += 1
-    if A.epoch == 0:
-        for i in range(A.top):
-            A.marks[i] = 0
-        A.epoch = 1
-    return A.epoch
 
 
 def arena_stats():
@@ -158,6 +185,20 @@ def arena_stats():
         "bytes": <size_t>ARENA.capacity * (NODE_BYTES + AUX_BYTES),
         "node_bytes": NODE_BYTES,
     }
+
+
+def set_max_capacity(limit=None):
+    """Set the most node slots the arena may ever hold (None: the default,
+    about 2**31); returns the previous limit. Growing past it raises
+    MemoryError. For tests of running out of room; never below the slots
+    in use now."""
+    global max_capacity
+    previous = max_capacity
+    cdef int64_t n = MAX_CAPACITY if limit is None else limit
+    if n < ARENA.capacity or n > MAX_CAPACITY:
+        raise ValueError(f"limit must be in [{ARENA.capacity}, {MAX_CAPACITY}], got {limit!r}")
+    max_capacity = n
+    return previous
 
 
 cdef int _init_arena() except -1:

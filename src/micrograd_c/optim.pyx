@@ -11,8 +11,8 @@ from libc.math cimport sqrt, pow
 from libc.stdint cimport int32_t
 from libc.string cimport memset
 
-from micrograd_c.arena cimport Arena, Node, get_arena
-from micrograd_c.value cimport Value, to_double
+from micrograd_c.arena cimport Arena, Node, get_arena, NODE_INT_DATA, NODE_INT_GRAD
+from micrograd_c.value cimport Value, to_double, node_of
 
 cdef Arena* A = get_arena()
 
@@ -21,7 +21,8 @@ cdef double _hyper(object x, str name, double low, bint low_open,
                    double high=float("inf")) except? -1.0:
     """A hyperparameter as a float in its range, or TypeError/ValueError."""
     cdef double v
-    if isinstance(x, bool) or not to_double(x, &v):
+    cdef bint is_int
+    if isinstance(x, bool) or not to_double(x, &v, &is_int):
         raise TypeError(f"{name} must be a real number, not {type(x).__name__!r}")
     if not (v > low if low_open else v >= low) or not v < high:
         lo = "(" if low_open else "["
@@ -63,6 +64,7 @@ cdef class Optimizer:
             if not isinstance(p, Value):
                 raise TypeError(f"params[{k}] must be a Value, not "
                                 f"{type(p).__name__!r}")
+            node_of(p)
         if len(set(map(id, params))) != len(params):
             raise ValueError("params contain the same Value twice")
         self._params = params
@@ -77,10 +79,13 @@ cdef class Optimizer:
         return &A.nodes[(<Value>self._params[k]).idx]
 
     def zero_grad(self):
-        """Set every parameter's grad to 0."""
+        """Set every parameter's grad to 0 (the int, as Module.zero_grad)."""
         cdef Py_ssize_t k
+        cdef Node* p
         for k in range(self.n):
-            self._node(k).grad = 0.0
+            p = self._node(k)
+            p.grad = 0.0
+            p.flags |= NODE_INT_GRAD
 
 
 cdef double* _zeros(Py_ssize_t n) except NULL:
@@ -149,6 +154,7 @@ cdef class SGD(Optimizer):
                 self.buf[k] = mom * self.buf[k] + g
                 g = self.buf[k]
             p.data -= lr * g
+            p.flags &= ~NODE_INT_DATA
 
     def state_dict(self):
         """The optimizer's state: hyperparameters and momentum buffers."""
@@ -247,6 +253,7 @@ cdef class Adam(Optimizer):
             m_hat = self.m[k] / c1
             v_hat = self.v[k] / c2
             p.data -= lr * m_hat / (sqrt(v_hat) + eps)
+            p.flags &= ~NODE_INT_DATA
 
     def state_dict(self):
         """The optimizer's state: hyperparameters, step count and moments."""

@@ -4,34 +4,46 @@
 A Tape holds the nodes created while it recorded, in creation order (which
 is a topological order), each pinned by one reference of the tape's own.
 Replaying writes new numbers into the tape's input leaves, recomputes every
-recorded op from its children's values in that order and zeroes the
-recorded grads, which is exactly the state a fresh dynamic run of the same
-code would leave. Values from outside the recording (parameters) are read
-live. backward() from a recorded root sweeps the recorded nodes reachable
-from it in reverse creation order: no topological sort.
+recorded op from its children's values in that order (the op table's
+forward, ops.h) and zeroes the recorded grads, which is exactly the state a
+fresh dynamic run of the same code would leave. Values from outside the
+recording (parameters) are read live. backward() from a recorded root
+sweeps the recorded nodes reachable from it in reverse creation order: no
+topological sort.
 
-micrograd.compile (micrograd/compile.py) decides when to record and when to
+Nodes made in Python (`Value(data, _children, _op)`, or any node given a
+`_backward`) compute their value in Python: a recording holding one cannot
+be replayed, and says so (`Tape.python_op`).
+
+micrograd.compile (micrograd/capture.py) decides when to record and when to
 replay; this module only records and replays.
 """
 
+cimport cython
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
-from libc.stdint cimport int32_t, uint32_t
-from libc.string cimport memcpy
 from cpython.pythread cimport PyThread_get_thread_ident
+from libc.stdint cimport int32_t, uint16_t, uint32_t
+from libc.stdlib cimport realloc
+from libc.string cimport memcpy
 
+from micrograd_c.arena cimport mg_node_backward, mg_backward_op
 from micrograd_c.arena cimport (
-    Arena, Node, get_arena, node_decref, arena_next_epoch,
-    NODE_INT_CONST, NODE_TAPE_ROOT, OP_LEAF, OP_CUSTOM, OP_POW, OP_ADD, OP_MUL)
-from micrograd_c.ops cimport op_forward, local_backward, FWD_OK
-from micrograd_c.value cimport Value, raise_forward_error, to_double
-from micrograd_c.graph cimport run_backward
+    Arena, Node, get_arena, node_incref, node_decref, checked_bytes,
+    NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_TAPE_ROOT, NODE_PYBACK)
+from micrograd_c.ops cimport (
+    OP_LEAF, OP_CUSTOM, OP_LINK, OP_POW, OP_ADD, OP_MUL, MG_OK,
+    mg_forward, mg_int_result)
+from micrograd_c.value cimport Value, raise_forward_error, python_backward, python_backwards
+from micrograd_c.graph cimport (
+    run_backward, run_order, set_tape_backward, visit_marks)
 
+import os
 import weakref
 
 cdef Arena* A = get_arena()
 
 # Root node -> weak reference to the Tape that recorded it (see
-# Tape.register_root); a node is recorded by one tape at most.
+# Tape.register_roots); a node is recorded by one tape at most.
 cdef dict _roots = {}
 
 
@@ -39,17 +51,72 @@ cdef int _tape_backward(int32_t root) except -1:
     ref = _roots.get(root)
     tape = ref() if ref is not None else None
     if tape is None:
-        run_backward(A, root)
-    else:
-        (<Tape>tape)._backward(root)
-    return 0
+        return run_backward(A, root)
+    return (<Tape>tape)._backward(root)
 
 
-A.tape_backward = _tape_backward
+set_tape_backward(_tape_backward)
+
+
+# --- the recording in progress ------------------------------------------------
+# While a tape records, the arena tells `_on_new` of every node made; those
+# the recording thread makes are appended here, each pinned by one
+# reference (other threads' nodes are theirs).
+
+ctypedef struct Recording:
+    int32_t* idx
+    Py_ssize_t n
+    Py_ssize_t cap
+    unsigned long thread
+    bint active
+    bint failed         # the buffer could not grow: stop() raises MemoryError
+
+cdef Recording R
+
+
+cdef void _on_new(int32_t i) noexcept:
+    cdef void* p
+    if PyThread_get_thread_ident() != R.thread:
+        return
+    if R.n == R.cap:
+        p = realloc(R.idx, (R.cap * 2 + 1024) * sizeof(int32_t))
+        if p == NULL:
+            R.failed = True
+            return
+        R.idx = <int32_t*>p
+        R.cap = R.cap * 2 + 1024
+    R.idx[R.n] = i
+    R.n += 1
+    A.nodes[i].refs += 1        # a new node: no handle, nothing kept
+
+
+cdef void _end_recording() noexcept:
+    R.active = False
+    A.on_new = NULL
+
+
+cdef void _unpin_recorded() noexcept:
+    """Drop the recording's pins (recording already ended: nothing is
+    appended while nodes are released, which can run Python code)."""
+    cdef Py_ssize_t k
+    cdef Py_ssize_t n = R.n
+    R.n = 0
+    for k in range(n):
+        node_decref(A, R.idx[k])
+
+
+def _forget_recording_after_fork():
+    # A recording by a thread that does not exist in this child process
+    # would never end.
+    if R.active and R.thread != PyThread_get_thread_ident():
+        _end_recording()
+        R.n = 0
+
+os.register_at_fork(after_in_child=_forget_recording_after_fork)
 
 
 cdef int32_t* _copy(const int32_t* src, Py_ssize_t n) except NULL:
-    cdef int32_t* p = <int32_t*>PyMem_Malloc(max(n, 1) * sizeof(int32_t))
+    cdef int32_t* p = <int32_t*>PyMem_Malloc(checked_bytes(n, sizeof(int32_t)))
     if p == NULL:
         raise MemoryError()
     if n:
@@ -57,8 +124,15 @@ cdef int32_t* _copy(const int32_t* src, Py_ssize_t n) except NULL:
     return p
 
 
-cdef inline bint _is_leaf(Node* n) noexcept:
-    return n.op == OP_LEAF or n.op == OP_CUSTOM
+cdef inline bint _outside_computed(Node* N, uint32_t* mark, uint32_t epoch,
+                                   int32_t c) noexcept:
+    """Whether child c (-1: none) is a node with children made outside the
+    recording (backward() must go on below it)."""
+    return c >= 0 and mark[c] != epoch and N[c].a >= 0
+
+
+cdef inline bint _is_leaf(int op) noexcept:
+    return op == OP_LEAF or op == OP_CUSTOM or op == OP_LINK
 
 
 # One recorded op, self-contained so replay reads instructions in order and
@@ -69,11 +143,9 @@ ctypedef struct Instr:
     int32_t b       # -1 for unary ops
     int32_t op
 
-
 # A neuron's sum is a chain of `m = w * x; s = acc + m` pairs (and `x*w + c`
-# is such a pair too). Replay runs a pair as one step (the op codes below
-# mark its first instruction), with the same arithmetic: m stays in a
-# register.
+# is such a pair too). Replay runs a pair as one step, with the same
+# arithmetic (the table's forward of each): m stays in a register.
 cdef enum:
     DOT_FORWARD = 100     # MUL m, then ADD s = acc + m
     DOT_BACKWARD = 101    # ADD s = acc + m, then MUL m (reverse order)
@@ -81,10 +153,10 @@ cdef enum:
 
 cdef void _fuse(Instr* code, Py_ssize_t n, bint forward, int mark) noexcept:
     """Mark the first instruction of each fusable MUL/ADD pair in code
-    (forward: MUL m then ADD s; backward order: ADD s then MUL m), with the
-    ADD's operands swapped if need be so that its `b` is m (+ commutes
-    exactly; the two grad updates of an ADD touch different nodes, or the
-    same node twice)."""
+    (forward: MUL m then ADD s = acc + m; backward order: ADD s then MUL m),
+    with the ADD's operands swapped if need be so that its `b` is m (+
+    commutes exactly; the two grad updates of an ADD touch different nodes,
+    or the same node twice)."""
     cdef Py_ssize_t k = 0
     cdef Instr* mul
     cdef Instr* add
@@ -104,33 +176,40 @@ cdef void _fuse(Instr* code, Py_ssize_t n, bint forward, int mark) noexcept:
             k += 1
 
 
-cdef inline bint _outside_non_leaf(Node* N, uint32_t* mark, uint32_t epoch,
-                                   int32_t c) noexcept:
-    """Whether child c (-1: none) is an unmarked node with children."""
-    return c >= 0 and mark[c] != epoch and N[c].a >= 0
+cdef inline void _set_value(Node* nd, double r, int is_int) noexcept:
+    """A recomputed node: its value, an int or not, and a fresh grad (the
+    int 0). (Adding -0.0 leaves every double as it is; adding 0.0 turns an
+    int's -0.0 into 0: an int has no sign of zero.)"""
+    nd.data = r + (0.0 if is_int else -0.0)
+    nd.grad = 0.0
+    nd.flags = (nd.flags & ~NODE_INT_DATA) | NODE_INT_GRAD | (NODE_INT_DATA if is_int else 0)
 
 
+@cython.no_gc_clear
 cdef class Tape:
     """A recording of the nodes one run of some code created.
 
     Use: ``tape.set_inputs(values)``, ``tape.start()``, run the code,
-    ``tape.stop()`` (or ``tape.abort()`` if it failed); then
-    ``tape.replay(numbers)`` and ``tape.backward(root)`` any number of times.
-    Dropping the tape unpins its nodes.
+    ``tape.stop()`` (or ``tape.abort()`` if it failed); then, unless
+    ``tape.python_op`` names a node made in Python, ``tape.replay(numbers)``
+    and ``tape.backward(root)`` any number of times. Dropping the tape
+    unpins its nodes.
     """
     cdef int32_t* nodes         # every recorded node, in creation order
     cdef Py_ssize_t n
-    cdef Instr* code            # the recorded nodes that compute (not leaves)
-    cdef Instr* fwd             # code with the fused pairs marked
+    cdef Instr* fwd             # the recorded nodes that compute, pairs fused
     cdef Py_ssize_t ncode
     cdef int32_t* leaves        # the recorded leaves (constants)
     cdef Py_ssize_t nleaves
     cdef int32_t* inputs        # the input leaves, made before recording
     cdef Py_ssize_t ninputs
     cdef bint recording
-    cdef bint closed            # stop() done: replayable
+    cdef bint closed            # stop() done
     cdef bint reaches_outside   # a recorded node has a non-leaf child made
                                 # outside the recording: backward goes on there
+    cdef readonly object python_op  # a node made in Python, by its `_op`
+    cdef unsigned long long pyback_seen   # python_backwards() when no recorded
+                                          # node had a Python `_backward`
     cdef dict orders            # root node -> its backward sweep (bytes)
     cdef list roots             # nodes registered in _roots
     cdef object __weakref__
@@ -144,12 +223,11 @@ cdef class Tape:
             _roots.pop(r, None)
             A.nodes[<int32_t>r].flags &= ~NODE_TAPE_ROOT
         if self.recording:
-            A.recording = False
-            self._unpin_rec()
+            _end_recording()
+            _unpin_recorded()
         self._unpin(self.nodes, self.n)
         self._unpin(self.inputs, self.ninputs)
         PyMem_Free(self.nodes)
-        PyMem_Free(self.code)
         PyMem_Free(self.fwd)
         PyMem_Free(self.leaves)
         PyMem_Free(self.inputs)
@@ -159,98 +237,109 @@ cdef class Tape:
         for k in range(n):
             node_decref(A, idx[k])
 
-    cdef void _unpin_rec(self) noexcept:
-        # The arena's recording buffer may be appended to while nodes are
-        # released (hooks can run code), but not while recording is off.
-        cdef Py_ssize_t k
-        cdef Py_ssize_t n = A.rec_n
-        A.rec_n = 0
-        for k in range(n):
-            node_decref(A, A.rec[k])
-
     def set_inputs(self, values):
-        """Pin the input leaves (a sequence of Values made before start())."""
+        """Pin the input leaves (a list or tuple of Values made before start())."""
         if self.inputs != NULL or self.recording or self.closed:
             raise RuntimeError("set_inputs() comes once, before start()")
+        values = tuple(values)
         cdef Py_ssize_t k, n = len(values)
-        cdef int32_t* p = <int32_t*>PyMem_Malloc(max(n, 1) * sizeof(int32_t))
+        for v in values:
+            if type(v) is not Value or (<Value>v).idx <= 0:
+                raise TypeError("inputs must be Values")
+        cdef int32_t* p = <int32_t*>PyMem_Malloc(checked_bytes(n, sizeof(int32_t)))
         if p == NULL:
             raise MemoryError()
-        for k in range(n):
-            v = values[k]
-            if not isinstance(v, Value):
-                PyMem_Free(p)
-                raise TypeError("inputs must be Values")
-            p[k] = (<Value>v).idx
-        for k in range(n):
-            A.nodes[p[k]].refs += 1
+        for k in range(n):              # no Python code from here on
+            p[k] = (<Value>values[k]).idx
+            node_incref(A, p[k])
         self.inputs = p
         self.ninputs = n
 
     def start(self):
-        """Start recording every node the arena creates."""
-        if A.recording:
+        """Start recording every node this thread creates."""
+        if R.active:
             raise RuntimeError("a recording is already in progress")
         if self.recording or self.closed:
             raise RuntimeError("a tape records once")
-        A.rec_n = 0
-        A.rec_thread = PyThread_get_thread_ident()
-        A.recording = True
+        R.n = 0
+        R.failed = False
+        R.thread = PyThread_get_thread_ident()
+        R.active = True
+        A.on_new = _on_new
         self.recording = True
 
     def abort(self):
         """Stop recording and unpin everything recorded."""
         if self.recording:
-            A.recording = False
+            _end_recording()
             self.recording = False
-            self._unpin_rec()
+            _unpin_recorded()
 
     def stop(self):
-        """Stop recording; the tape can then be replayed."""
+        """Stop recording; the tape can then be replayed (unless python_op)."""
         if not self.recording:
             raise RuntimeError("stop() without start()")
-        A.recording = False
+        _end_recording()
         self.recording = False
-        cdef Py_ssize_t n = A.rec_n, k, nc = 0, nl = 0
+        cdef Py_ssize_t n = R.n
         try:
-            self.nodes = _copy(A.rec, n)
-            self.leaves = _copy(A.rec, n)
-            self.code = <Instr*>PyMem_Malloc(max(n, 1) * sizeof(Instr))
-            self.fwd = <Instr*>PyMem_Malloc(max(n, 1) * sizeof(Instr))
-            if self.code == NULL or self.fwd == NULL:
+            if R.failed:
+                raise MemoryError("micrograd: the recording buffer could not grow")
+            self.nodes = _copy(R.idx, n)
+            self.leaves = _copy(R.idx, n)
+            self.fwd = <Instr*>PyMem_Malloc(checked_bytes(n, sizeof(Instr)))
+            if self.fwd == NULL:
                 raise MemoryError()
         except MemoryError:
-            self._unpin_rec()
+            _unpin_recorded()
             raise
         self.n = n
-        A.rec_n = 0
+        R.n = 0
+        self._compile()
+        self.closed = True
+        self.python_op = self._find_python_op()
+
+    cdef int _compile(self) except -1:
+        """Sort the recorded nodes into leaves and instructions."""
+        cdef uint32_t epoch
+        cdef uint32_t* mark = visit_marks(A, &epoch)
         cdef Node* N = A.nodes
-        cdef uint32_t* mark = A.marks
-        cdef uint32_t epoch = arena_next_epoch(A)
-        cdef int32_t i
-        for k in range(n):
+        cdef Py_ssize_t k, nc = 0, nl = 0
+        cdef int32_t i, c
+        for k in range(self.n):
             mark[self.nodes[k]] = epoch
         for k in range(self.ninputs):
             mark[self.inputs[k]] = epoch
-        for k in range(n):
+        for k in range(self.n):
             i = self.nodes[k]
-            if _is_leaf(&N[i]):
+            if _is_leaf(N[i].op):
                 self.leaves[nl] = i
                 nl += 1
                 continue
-            self.code[nc].out = i
-            self.code[nc].a = N[i].a
-            self.code[nc].b = N[i].b
-            self.code[nc].op = N[i].op
+            self.fwd[nc].out = i
+            self.fwd[nc].a = N[i].a
+            self.fwd[nc].b = N[i].b
+            self.fwd[nc].op = N[i].op
             nc += 1
-            if _outside_non_leaf(N, mark, epoch, N[i].a) or \
-                    _outside_non_leaf(N, mark, epoch, N[i].b):
+            if _outside_computed(N, mark, epoch, N[i].a) or \
+                    _outside_computed(N, mark, epoch, N[i].b):
                 self.reaches_outside = True
         self.ncode = nc
-        memcpy(self.fwd, self.code, nc * sizeof(Instr))
-        _fuse(self.fwd, nc, True, DOT_FORWARD)
         self.nleaves = nl
-        self.closed = True
+        _fuse(self.fwd, nc, True, DOT_FORWARD)
+        return 0
+
+    cdef object _find_python_op(self):
+        """The `_op` of the first recorded node made in Python, or None."""
+        cdef Py_ssize_t k
+        cdef int32_t i
+        for k in range(self.n):
+            i = self.nodes[k]
+            if (A.nodes[i].op == OP_CUSTOM and A.nodes[i].a >= 0) or (
+                    A.nodes[i].flags & NODE_PYBACK and python_backward(i) is not None):
+                h = A.handles[i]
+                return (<Value>h)._op if h != NULL else "a Value made with _children"
+        return None
 
     @property
     def size(self):
@@ -262,74 +351,105 @@ cdef class Tape:
         """Number of input leaves."""
         return self.ninputs
 
+    cdef int _check_replayable(self) except -1:
+        if not self.closed:
+            raise RuntimeError("replay() before the recording is complete")
+        if self.python_op is not None:
+            raise RuntimeError(f"this recording holds a node made in Python "
+                               f"({self.python_op!r}): it cannot be replayed")
+        return 0
+
     def replay(self, const double[:] xs):
         """Write xs into the input leaves and recompute every recorded node.
 
         Raises what the dynamic run would have raised (after computing
         everything, with the IEEE values in place) if an op fails.
         """
-        if not self.closed:
-            raise RuntimeError("replay() before the recording is complete")
+        self._check_replayable()
         if xs.shape[0] != self.ninputs:
             raise ValueError(f"this recording takes {self.ninputs} numbers, "
                              f"got {xs.shape[0]}")
+        cdef Py_ssize_t k
+        for k in range(self.ninputs):
+            _set_value(&A.nodes[self.inputs[k]], xs[k], False)
+        for k in range(self.nleaves):
+            A.nodes[self.leaves[k]].grad = 0.0
+            A.nodes[self.leaves[k]].flags |= NODE_INT_GRAD
+        cdef int err = self._forward()
+        if err != MG_OK:
+            raise_forward_error(err)
+
+    cdef int _forward(self) noexcept:
+        """Every recorded op recomputed in order; the first error, if any."""
         cdef Node* N = A.nodes
-        cdef double* C = A.consts
         cdef Instr* ins = self.fwd
         cdef Instr* end = self.fwd + self.ncode
-        cdef Node* nd
-        cdef Py_ssize_t k
-        cdef double x, r
-        cdef int err = FWD_OK, first = FWD_OK
-        for k in range(self.ninputs):
-            nd = &N[self.inputs[k]]
-            nd.data = xs[k]
-            nd.grad = 0.0
-        for k in range(self.nleaves):
-            N[self.leaves[k]].grad = 0.0
+        cdef Node* x
+        cdef Node* y
+        cdef double m
+        cdef int mi, err = MG_OK, first = MG_OK
         while ins < end:
-            x = N[ins.a].data
-            if ins.op == DOT_FORWARD:
-                x = x * N[ins.b].data           # m = w * x
-                nd = &N[ins.out]
-                nd.data = x
-                nd.grad = 0.0
+            x = &N[ins.a]
+            if ins.op == DOT_FORWARD:           # m = w * x, then s = acc + m
+                y = &N[ins.b]
+                m = mg_forward(OP_MUL, x.data, y.data, 0.0, &err)
+                mi = x.flags & y.flags & NODE_INT_DATA
+                _set_value(&N[ins.out], m, mi)
                 ins += 1
-                r = N[ins.a].data + x           # s = acc + m
+                x = &N[ins.a]
+                _set_value(&N[ins.out], mg_forward(OP_ADD, x.data, m, 0.0, &err),
+                           mg_int_result(OP_ADD, 0.0, 0.0, 0.0,
+                                         x.flags & NODE_INT_DATA, mi, 0))
             elif ins.op == OP_ADD:
-                r = x + N[ins.b].data
+                y = &N[ins.b]
+                _set_value(&N[ins.out], mg_forward(OP_ADD, x.data, y.data, 0.0, &err),
+                           mg_int_result(OP_ADD, 0.0, 0.0, 0.0, x.flags & NODE_INT_DATA,
+                                         y.flags & NODE_INT_DATA, 0))
             elif ins.op == OP_MUL:
-                r = x * N[ins.b].data
+                y = &N[ins.b]
+                _set_value(&N[ins.out], mg_forward(OP_MUL, x.data, y.data, 0.0, &err),
+                           mg_int_result(OP_MUL, 0.0, 0.0, 0.0, x.flags & NODE_INT_DATA,
+                                         y.flags & NODE_INT_DATA, 0))
             else:
-                r = op_forward(ins.op, x, N[ins.b].data if ins.b >= 0 else 0.0,
-                               C[ins.out], &err)
-                if err != FWD_OK and first == FWD_OK:
-                    first = err
-            nd = &N[ins.out]
-            nd.data = r
-            nd.grad = 0.0
+                first = self._step(N, ins, first)
             ins += 1
-        if first != FWD_OK:
-            raise_forward_error(first)
+        return first
+
+    cdef inline int _step(self, Node* N, Instr* ins, int first) noexcept:
+        cdef Node* x = &N[ins.a]
+        cdef double yv = 0.0, c = 0.0
+        cdef int yi = 0, err = MG_OK
+        if ins.b >= 0:
+            yv = N[ins.b].data
+            yi = N[ins.b].flags & NODE_INT_DATA
+        if ins.op == OP_POW:
+            c = A.consts[ins.out]
+        cdef Node* nd = &N[ins.out]
+        _set_value(nd, mg_forward(ins.op, x.data, yv, c, &err),
+                   mg_int_result(ins.op, x.data, yv, c, x.flags & NODE_INT_DATA,
+                                 yi, nd.flags & NODE_INT_CONST))
+        return first if first != MG_OK else err
 
     cdef bytes _order(self, int32_t root):
         """The recorded ops reachable from root, in reverse creation order
         (an Instr array in a bytes object)."""
-        cdef Node* N = A.nodes
-        cdef uint32_t* mark = A.marks
-        cdef uint32_t epoch = arena_next_epoch(A)
-        cdef Instr* out = <Instr*>PyMem_Malloc(max(self.ncode, 1) * sizeof(Instr))
-        cdef Py_ssize_t k, m = 0
-        cdef Instr* ins
+        cdef Instr* out = <Instr*>PyMem_Malloc(checked_bytes(self.ncode, sizeof(Instr)))
         if out == NULL:
             raise MemoryError()
+        cdef uint32_t epoch
+        cdef uint32_t* mark
+        cdef Py_ssize_t k, m = 0
+        cdef Instr* ins
         try:
+            mark = visit_marks(A, &epoch)
             mark[root] = epoch
             for k in range(self.ncode - 1, -1, -1):
-                ins = &self.code[k]
+                ins = &self.fwd[k]
                 if mark[ins.out] != epoch:
                     continue
                 out[m] = ins[0]
+                if ins.op == DOT_FORWARD:        # the first of a fused pair: a MUL
+                    out[m].op = OP_MUL
                 m += 1
                 mark[ins.a] = epoch
                 if ins.b >= 0:
@@ -347,23 +467,41 @@ cdef class Tape:
     def register_roots(self, values):
         """register_root for each of values, with one pass over the
         recording; returns how many were registered."""
-        if not self.closed:
+        if not self.closed or self.python_op is not None:
             return 0
-        cdef uint32_t* mark = A.marks
-        cdef uint32_t epoch = arena_next_epoch(A)
-        cdef Py_ssize_t k, count = 0
-        cdef int32_t i
-        for v in values:
-            if isinstance(v, Value):
-                mark[(<Value>v).idx] = epoch
-        for k in range(self.n):
-            i = self.nodes[k]
-            if mark[i] == epoch and i not in _roots:
+        values = [v for v in values if isinstance(v, Value)]
+        cdef list found = self._recorded(values)
+        for i in found:                 # Python code from here on
+            if i not in _roots:
                 _roots[i] = weakref.ref(self)
                 self.roots.append(i)
-                A.nodes[i].flags |= NODE_TAPE_ROOT
-                count += 1
-        return count
+                A.nodes[<int32_t>i].flags |= NODE_TAPE_ROOT
+        return len([i for i in found if _roots.get(i) is not None
+                    and _roots[i]() is self])
+
+    cdef list _recorded(self, list values):
+        """The nodes of values that this tape recorded, in recording order."""
+        cdef uint32_t epoch
+        cdef uint32_t* mark = visit_marks(A, &epoch)
+        cdef Py_ssize_t k
+        cdef int32_t i
+        cdef int32_t* hits = <int32_t*>PyMem_Malloc(checked_bytes(self.n, sizeof(int32_t)))
+        cdef Py_ssize_t nhits = 0
+        if hits == NULL:
+            raise MemoryError()
+        try:
+            for v in values:            # no Python code runs in these loops
+                if (<Value>v).idx > 0:
+                    mark[(<Value>v).idx] = epoch
+            for k in range(self.n):
+                i = self.nodes[k]
+                if mark[i] == epoch:
+                    hits[nhits] = i
+                    nhits += 1
+                    mark[i] = 0
+            return [hits[k] for k in range(nhits)]
+        finally:
+            PyMem_Free(hits)
 
     def backward(self, Value root):
         """root.backward() over the recording: the root's grad set to 1, then
@@ -371,39 +509,55 @@ cdef class Tape:
         self._backward(root.idx)
 
     cdef int _backward(self, int32_t r) except -1:
-        if self.reaches_outside or not self.closed:
+        if self.reaches_outside or not self.closed or self.python_op is not None:
             return run_backward(A, r)
         order = self.orders.get(r)
         if order is None:
             order = self.orders[r] = self._order(r)
         cdef const Instr* ins = <const Instr*><const char*>order
-        cdef const Instr* end = ins + len(<bytes>order) // sizeof(Instr)
+        cdef Py_ssize_t k = 0, m = len(<bytes>order) // sizeof(Instr)
+        A.nodes[r].grad = 1.0
+        A.nodes[r].flags |= NODE_INT_GRAD
+        if python_backwards() != self.pyback_seen:
+            if self._has_python_backward(ins, m):   # a node was given a `_backward`
+                return self._backward_rest(ins, m, r)
+            self.pyback_seen = python_backwards()
         cdef Node* N = A.nodes
         cdef double* C = A.consts
-        cdef double g
-        N[r].grad = 1.0
-        cdef double gm
-        while ins < end:
-            if ins.op == DOT_BACKWARD:
-                g = N[ins.out].grad             # s = acc + m
-                N[ins.a].grad += g
-                gm = N[ins.b].grad + g
-                N[ins.b].grad = gm
-                ins += 1                        # m = w * x
-                N[ins.a].grad += N[ins.b].data * gm
-                N[ins.b].grad += N[ins.a].data * gm
-            elif ins.op == OP_ADD:
-                g = N[ins.out].grad
-                N[ins.a].grad += g
-                N[ins.b].grad += g
-            elif ins.op == OP_MUL:
-                g = N[ins.out].grad
-                N[ins.a].grad += N[ins.b].data * g
-                N[ins.b].grad += N[ins.a].data * g
+        while k < m:
+            if ins[k].op == DOT_BACKWARD:      # s = acc + m, then m = w * x
+                mg_backward_op(N, C, ins[k].out, OP_ADD, ins[k].a, ins[k].b)
+                k += 1
+                mg_backward_op(N, C, ins[k].out, OP_MUL, ins[k].a, ins[k].b)
+            elif ins[k].op == OP_ADD:
+                mg_backward_op(N, C, ins[k].out, OP_ADD, ins[k].a, ins[k].b)
+            elif ins[k].op == OP_MUL:
+                mg_backward_op(N, C, ins[k].out, OP_MUL, ins[k].a, ins[k].b)
             else:
-                local_backward(N, C, ins.op, ins.out, ins.a, ins.b)
-            ins += 1
+                mg_node_backward(N, C, ins[k].out)
+            k += 1
         return 0
+
+    cdef bint _has_python_backward(self, const Instr* ins, Py_ssize_t m) noexcept:
+        cdef Py_ssize_t k
+        for k in range(m):
+            if A.nodes[ins[k].out].flags & NODE_PYBACK:
+                return True
+        return False
+
+    cdef int _backward_rest(self, const Instr* ins, Py_ssize_t m, int32_t r) except -1:
+        """graph.run_order over the rest of a sweep (a node on it has a
+        Python `_backward`)."""
+        cdef int32_t* outs = <int32_t*>PyMem_Malloc(checked_bytes(m, sizeof(int32_t)))
+        cdef Py_ssize_t k
+        if outs == NULL:
+            raise MemoryError()
+        for k in range(m):
+            outs[k] = ins[k].out
+        try:
+            return run_order(A, outs, m, r)
+        finally:
+            PyMem_Free(outs)
 
     def signature(self, bint constants=False):
         """The recorded graph as a list of tuples, one per node in creation
@@ -411,16 +565,17 @@ cdef class Tape:
         ('node', position), ('input', position) or ('outside', node index);
         with constants=True, leaves also give their value. Two runs of the
         same code with the same wiring have equal signatures."""
-        cdef Node* N = A.nodes
         cdef Py_ssize_t k
-        cdef int32_t i
+        cdef int32_t i, c
         pos = {self.nodes[k]: k for k in range(self.n)}
         inp = {self.inputs[k]: k for k in range(self.ninputs)}
         out = []
         for k in range(self.n):
+            # Nodes are read afresh at every use: the allocations below can
+            # run Python code, which can move the arena.
             i = self.nodes[k]
             refs = []
-            for c in (N[i].a, N[i].b):
+            for c in (A.nodes[i].a, A.nodes[i].b):
                 if c < 0:
                     continue
                 if c in pos:
@@ -429,35 +584,40 @@ cdef class Tape:
                     refs.append(('input', inp[c]))
                 else:
                     refs.append(('outside', c))
-            const = A.consts[i] if N[i].op == OP_POW else None
-            if constants and _is_leaf(&N[i]) and N[i].a < 0:
-                const = N[i].data
-            out.append((N[i].op, bool(N[i].flags & NODE_INT_CONST), const,
-                        tuple(refs)))
+            const = A.consts[i] if A.nodes[i].op == OP_POW else None
+            if constants and _is_leaf(A.nodes[i].op) and A.nodes[i].a < 0:
+                const = A.nodes[i].data
+            out.append((A.nodes[i].op, bool(A.nodes[i].flags & NODE_INT_CONST),
+                        const, tuple(refs)))
         return out
 
 
 def recording():
     """Whether a recording is in progress (in any thread)."""
-    return bool(A.recording)
+    return bool(R.active)
 
 
 def recording_here():
     """Whether this thread is recording now."""
-    return bool(A.recording) and A.rec_thread == PyThread_get_thread_ident()
+    return bool(R.active) and R.thread == PyThread_get_thread_ident()
 
 
 # --- arguments -------------------------------------------------------------
-# micrograd.compile keys its recordings by the structure of the arguments and
-# feeds their floats to Tape.replay. Walking the arguments is on every call's
-# path, hence here in C.
+# micrograd.compile keys its recordings by the structure of the arguments,
+# feeds their floats to Tape.replay, and, when it records, calls the
+# function with Values in the floats' places. One walker does all three.
 
 cimport cpython.array
 import array as _array_module
 import numbers as _numbers
 
+cdef extern from "Python.h":
+    int Py_EnterRecursiveCall(const char* where) except -1
+    void Py_LeaveRecursiveCall()
+
 cdef object _LIST = "list", _TUPLE = "tuple", _DICT = "dict", _FLOAT = "float"
-cdef object _INT = "int", _ARRAY = "array", _VALUE = "Value", _OBJ = "obj"
+cdef object _INT = "int", _BOOL = "bool", _ARRAY = "array", _VALUE = "Value"
+cdef object _OBJ = "obj"
 cdef cpython.array.array _DOUBLES = _array_module.array("d")
 
 
@@ -474,67 +634,102 @@ cpdef bint is_ndarray(object x):
     return t.__name__ == "ndarray" and t.__module__ == "numpy"
 
 
-cdef int _walk(object obj, list key, cpython.array.array xs) except -1:
+cdef object _walk(object obj, list key, cpython.array.array xs, object leaves):
+    """Describe obj into key (its structure) and xs (its floats); if leaves
+    is an iterator of Values, return obj with the next one in each float's
+    place (float numpy arrays as nested lists), else obj."""
     cdef type t = type(obj)
     if t is float:
         key.append(_FLOAT)
         _push(xs, obj)
-    elif t is list or t is tuple:
-        key.append(_LIST if t is list else _TUPLE)
-        key.append(len(obj))
-        for item in obj:
-            _walk(item, key, xs)
-    elif t is int or t is bool:
-        key.append(_INT)
+        return obj if leaves is None else next(leaves)
+    if t is int or t is bool:
+        key.append(_INT if t is int else _BOOL)
         key.append(obj)
-    elif isinstance(obj, Value):
+        return obj
+    if isinstance(obj, Value):
         key.append(_VALUE)
         key.append(id(obj))
-    elif t is dict:
+        return obj
+    if t is list or t is tuple or t is dict:
+        Py_EnterRecursiveCall(" while walking the arguments of a compiled function")
+        try:
+            return _walk_container(obj, t, key, xs, leaves)
+        finally:
+            Py_LeaveRecursiveCall()
+    if is_ndarray(obj):
+        return _walk_array(obj, key, xs, leaves)
+    if isinstance(obj, _numbers.Integral):
+        key.append(_INT)
+        key.append(int(obj))
+        return obj
+    if isinstance(obj, _numbers.Real):
+        key.append(_FLOAT)
+        _push(xs, float(obj))
+        return obj if leaves is None else next(leaves)
+    try:
+        hash(obj)
+    except TypeError:
+        raise TypeError(f"compile: cannot take an argument of type "
+                        f"{t.__name__!r} (use numbers, Values, lists, "
+                        f"tuples, dicts, numpy arrays, or hashable "
+                        f"objects)") from None
+    key.append(_OBJ)
+    key.append(t)
+    key.append(obj)
+    return obj
+
+
+cdef object _walk_container(object obj, type t, list key, cpython.array.array xs,
+                            object leaves):
+    if t is dict:
         names = tuple(obj)
         key.append(_DICT)
         key.append(names)
-        for name in names:
-            _walk(obj[name], key, xs)
-    elif is_ndarray(obj):
-        kind = obj.dtype.kind
-        key.append(_ARRAY)
-        key.append(obj.shape)
-        if kind == "f":
-            key.append(kind)
-            for x in obj.ravel().tolist():
-                _push(xs, x)
-        elif kind in "iub":
-            key.append(obj.tobytes())
-        else:
-            raise TypeError(f"compile: unsupported numpy array of dtype {obj.dtype}")
-    elif isinstance(obj, _numbers.Integral):
-        key.append(_INT)
-        key.append(int(obj))
-    elif isinstance(obj, _numbers.Real):
-        key.append(_FLOAT)
-        _push(xs, float(obj))
+        items = [_walk(obj[name], key, xs, leaves) for name in names]
+        return obj if leaves is None else dict(zip(names, items))
+    key.append(_LIST if t is list else _TUPLE)
+    key.append(len(obj))
+    items = [_walk(item, key, xs, leaves) for item in obj]
+    if leaves is None:
+        return obj
+    return items if t is list else tuple(items)
+
+
+cdef object _walk_array(object obj, list key, cpython.array.array xs, object leaves):
+    kind = obj.dtype.kind
+    key.append(_ARRAY)
+    key.append(obj.shape)
+    key.append(obj.dtype.str)
+    if kind == "f":
+        if leaves is not None:
+            return _walk(obj.tolist(), [], cpython.array.clone(_DOUBLES, 0, False), leaves)
+        for x in obj.ravel().tolist():
+            _push(xs, x)
+    elif kind in "iub":
+        key.append(obj.tobytes())
     else:
-        try:
-            hash(obj)
-        except TypeError:
-            raise TypeError(f"compile: cannot take an argument of type "
-                            f"{t.__name__!r} (use numbers, Values, lists, "
-                            f"tuples, dicts, numpy arrays, or hashable "
-                            f"objects)") from None
-        key.append(_OBJ)
-        key.append(obj)
-    return 0
+        raise TypeError(f"compile: unsupported numpy array of dtype {obj.dtype}")
+    return obj
 
 
 def flatten(args, kwargs):
     """(key, numbers) of a call: key, a hashable description of the
-    arguments' structure (nesting, lengths, ints, identities of Values,
-    other hashable objects); numbers, an array('d') of their floats in
-    order (Python floats, numpy float scalars and float arrays' items)."""
+    arguments' structure (nesting, lengths, ints and bools, identities of
+    Values, other hashable objects); numbers, an array('d') of their floats
+    in order (Python floats, numpy float scalars and float arrays' items)."""
     cdef list key = []
     cdef cpython.array.array xs = cpython.array.clone(_DOUBLES, 0, False)
-    _walk(args, key, xs)
+    _walk(args, key, xs, None)
     if kwargs:
-        _walk(kwargs, key, xs)
+        _walk(kwargs, key, xs, None)
     return tuple(key), xs
+
+
+def substitute(args, kwargs, leaves):
+    """(args, kwargs) with the Values of leaves (an iterable, in flatten's
+    order of the numbers) in the floats' places."""
+    it = iter(leaves)
+    cdef list key = []
+    cdef cpython.array.array xs = cpython.array.clone(_DOUBLES, 0, False)
+    return _walk(args, key, xs, it), (_walk(kwargs, key, xs, it) if kwargs else {})

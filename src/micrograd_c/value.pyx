@@ -1,36 +1,174 @@
 # cython: language_level=3
 """`Value`: the Python handle of a node in the arena.
 
-A handle holds nothing but its node's index, so it is not tracked by the
-cyclic garbage collector; the graph itself lives in the arena. Each op is one
-C call: it computes the forward value with Python's float semantics, raises
-if Python would, and only then allocates the node.
+A handle holds its node's index and, when it has any, its attributes. It is
+not tracked by the cyclic garbage collector unless it has attributes (which
+can take part in reference cycles, as a `_backward` closure that refers to
+its own node does); the graph itself lives in the arena. Each op is one C
+call: it computes the forward value with Python's float semantics, raises if
+Python would, and only then allocates the node.
+
+The class is micrograd's: `micrograd.engine.Value` by name, open to
+monkeypatching (`Value.tanh = tanh`) and subclassing, with ops written in
+Python the micrograd way (`out = Value(t, (self,), 'tanh')`, then
+`out._backward = closure`).
 """
 
 cimport cython
-from cpython.object cimport PyObject
-from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.long cimport PyLong_AsDouble
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
+from cpython.long cimport PyLong_AsDouble, PyLong_FromDouble
+from libc.math cimport isfinite
+from libc.stdint cimport int32_t, uint16_t
 
+from micrograd_c.arena cimport mg_node_backward
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, arena_reserve, node_put, node_decref,
-    NODE_INT_CONST, NODE_EXTRA, NODE_TAPE_ROOT,
-    OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_RELU, OP_TANH, OP_EXP,
-    OP_LOG, OP_SIGMOID, OP_CUSTOM)
+    Py_INCREF_PTR, Py_DECREF_PTR,
+    NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_PYBACK, NODE_KEEP,
+    NODE_REACHES_PY)
 from micrograd_c.ops cimport (
-    op_forward, op_backward, FWD_OK, FWD_ZERO_POW_NEG, FWD_NEG_POW_FRAC,
-    FWD_POW_RANGE, FWD_MATH_RANGE, FWD_MATH_DOMAIN)
-from micrograd_c.graph cimport run_backward
+    OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_CUSTOM, OP_LINK, N_OPS,
+    MG_OK, MG_ERR_ZERO_POW_NEG, MG_ERR_NEG_POW_FRAC, MG_ERR_POW_RANGE,
+    MG_ERR_MATH_RANGE, MG_ERR_MATH_DOMAIN,
+    mg_forward, mg_op_names, mg_op_methods, mg_op_arity)
+from micrograd_c.graph cimport backward_from, set_py_backward
 
+import copyreg
 import numbers
+
+cdef extern from "Python.h":
+    ctypedef int (*visitproc)(PyObject*, void*)
+    int PyObject_GC_IsTracked(object o)
+    void PyObject_GC_Track(void* o)
+    void PyObject_GC_UnTrack(void* o)
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+    int PyObject_GenericDelAttr "PyObject_GenericSetAttr"(
+        object o, object name, PyObject* null) except -1
+    object PyObject_GenericGetDict(object o, void* context)
+    int PyObject_GenericSetDict(object o, PyObject* value, void* context) except -1
+
+cdef extern from *:
+    """
+    #include "micrograd_c/ops.h"
+
+    /* Methods of the unary ops, made from the op table: one C trampoline
+       per row, calling the Cython implementation with the row's code. */
+    static PyObject *(*mg_unary_impl)(PyObject *, int) = NULL;
+    #define MG_TRAMPOLINE(code, ...)                                          \\
+        static PyObject *mg_method_##code(PyObject *self, PyObject *unused) { \\
+            (void)unused; return mg_unary_impl(self, OP_##code); }
+    MG_OPS(MG_TRAMPOLINE)
+    #undef MG_TRAMPOLINE
+    #define MG_METHODDEF(code, name, method, ...)                             \\
+        {method, (PyCFunction)mg_method_##code, METH_NOARGS, NULL},
+    static PyMethodDef mg_methoddefs[N_OPS + 1] = {
+        MG_OPS(MG_METHODDEF) {NULL, NULL, 0, NULL} };
+    #undef MG_METHODDEF
+
+    static int mg_install_op_methods(PyTypeObject *t, void *impl,
+                                     const char *const *docs)
+    {
+        int op;
+        mg_unary_impl = (PyObject *(*)(PyObject *, int))impl;
+        for (op = 0; op < N_OPS; op++) {
+            PyMethodDef *d = &mg_methoddefs[op];
+            PyObject *descr;
+            if (mg_op_arity[op] != 1 || d->ml_name[0] == '\\0') continue;
+            d->ml_doc = docs[op];
+            descr = PyDescr_NewMethod(t, d);
+            if (descr == NULL) return -1;
+            if (PyDict_SetItemString(t->tp_dict, d->ml_name, descr) < 0) {
+                Py_DECREF(descr);
+                return -1;
+            }
+            Py_DECREF(descr);
+        }
+        return 0;
+    }
+
+    /* The attribute dict slot: not a Cython field (Cython would make a
+       dict for every handle), but the type's tp_dictoffset. */
+    static Py_ssize_t mg_dict_offset = 0;
+    static PyObject *mg_attrs_get(PyObject *o)
+    {
+        return mg_dict_offset ? *(PyObject **)((char *)o + mg_dict_offset) : NULL;
+    }
+    static void mg_attrs_put(PyObject *o, PyObject *d)
+    {
+        PyObject **p = (PyObject **)((char *)o + mg_dict_offset);
+        PyObject *old = *p;
+        Py_INCREF(d);
+        *p = d;
+        Py_XDECREF(old);
+    }
+    static void mg_attrs_clear(PyObject *o)
+    {
+        if (mg_dict_offset) {
+            PyObject **p = (PyObject **)((char *)o + mg_dict_offset);
+            Py_CLEAR(*p);
+        }
+    }
+
+    /* The cyclic GC's view of a handle: Cython's fields, its attributes,
+       then the references its node holds on its children's kept handles
+       (see arena.pxd). */
+    static traverseproc mg_fields_traverse = NULL;
+    static inquiry mg_fields_clear = NULL;
+    static int (*mg_children_traverse)(PyObject *, visitproc, void *) = NULL;
+    static int mg_value_traverse(PyObject *o, visitproc visit, void *arg)
+    {
+        int e = mg_fields_traverse(o, visit, arg);
+        if (e) return e;
+        Py_VISIT(mg_attrs_get(o));
+        return mg_children_traverse(o, visit, arg);
+    }
+    static int mg_value_clear(PyObject *o)
+    {
+        mg_attrs_clear(o);
+        return mg_fields_clear(o);
+    }
+
+    /* micrograd's class: named micrograd.engine.Value, and open to
+       monkeypatching as a class written in Python is. */
+    static int mg_open_type(PyTypeObject *t, const char *name, void *children,
+                            Py_ssize_t dict_offset, PyObject *dict_descr)
+    {
+    #ifdef Py_TPFLAGS_IMMUTABLETYPE
+        t->tp_flags &= ~Py_TPFLAGS_IMMUTABLETYPE;
+    #endif
+        t->tp_name = name;
+        t->tp_dictoffset = mg_dict_offset = dict_offset;
+        mg_fields_traverse = t->tp_traverse;
+        mg_fields_clear = t->tp_clear;
+        mg_children_traverse = (int (*)(PyObject *, visitproc, void *))children;
+        t->tp_traverse = mg_value_traverse;
+        t->tp_clear = mg_value_clear;
+        if (PyDict_SetItemString(t->tp_dict, "__dict__", dict_descr) < 0) return -1;
+        PyType_Modified(t);
+        return 0;
+    }
+
+    static PyObject *mg_new_getset(PyTypeObject *t, const char *name,
+                                   getter get, setter set, const char *doc)
+    {
+        static PyGetSetDef def;
+        def.name = name; def.get = get; def.set = set; def.doc = doc;
+        return PyDescr_NewGetSet(t, &def);
+    }
+    """
+    int mg_install_op_methods(PyTypeObject* t, void* impl, const char** docs) except -1
+    int mg_open_type(PyTypeObject* t, const char* name, void* children,
+                     Py_ssize_t dict_offset, object dict_descr) except -1
+    PyObject* mg_attrs_get(object o)
+    void mg_attrs_put(object o, object d)
+    void mg_attrs_clear(object o)
+    object mg_new_getset(PyTypeObject* t, const char* name, void* get, void* set,
+                         const char* doc)
 
 cdef Arena* A = get_arena()
 cdef object _Real = numbers.Real
 cdef object _Integral = numbers.Integral
-
-# `_op` of each op code (OP_POW formats its exponent; see Value._op).
-cdef tuple OP_NAMES = ('', '+', '*', '**', '**', 'ReLU', 'tanh', 'exp', 'log',
-                       'sigmoid', '', '<freed>')
 
 # Operand markers for _build: a child that is a plain number (made a leaf),
 # or no child at all.
@@ -41,101 +179,225 @@ cdef enum:
 
 # --- numbers ---------------------------------------------------------------
 
-cdef int to_double(object x, double* out) except -1:
-    """Store x's value and return 1 if x is a real number, else return 0.
+cdef int to_double(object x, double* out, bint* is_int) except -1:
+    """Store x's value (and whether it is an integer) and return 1 if x is a
+    real number, else return 0.
 
     Real numbers are int, float, bool and anything registered as
-    numbers.Real (numpy scalars, Fraction). Values are not numbers here.
+    numbers.Real (numpy scalars, Fraction); integers are int, bool and
+    numbers.Integral. Values are not numbers here.
     """
     cdef type t = type(x)
     if t is float:
         out[0] = PyFloat_AS_DOUBLE(x)
+        is_int[0] = False
         return 1
     if t is int or t is bool:
         out[0] = PyLong_AsDouble(x)
+        is_int[0] = True
         return 1
     if isinstance(x, Value):
         return 0
     if isinstance(x, float):
         out[0] = PyFloat_AS_DOUBLE(x)
+        is_int[0] = False
+        return 1
+    if isinstance(x, _Integral):
+        out[0] = PyLong_AsDouble(int(x))
+        is_int[0] = True
         return 1
     if isinstance(x, _Real):
         out[0] = float(x)
+        is_int[0] = False
         return 1
     return 0
 
 
-cdef double number(object x, str what) except? -1.0:
+cdef double number(object x, str what, bint* is_int) except? -1.0:
     cdef double v
-    if not to_double(x, &v):
+    if not to_double(x, &v, is_int):
         raise TypeError(f"{what} must be a real number (int, float, bool or a "
                         f"numpy scalar), not {type(x).__name__!r}")
     return v
 
 
+cdef inline object as_python(double x, bint is_int):
+    """The number a node holds, as micrograd holds it: an int or a float."""
+    if is_int:
+        return PyLong_FromDouble(x)
+    return PyFloat_FromDouble(x)
+
+
 cdef int raise_forward_error(int err) except -1:
     """Raise what Python's float math raises for forward error `err`."""
-    if err == FWD_ZERO_POW_NEG:
+    if err == MG_ERR_ZERO_POW_NEG:
         raise ZeroDivisionError("0.0 cannot be raised to a negative power")
-    if err == FWD_NEG_POW_FRAC:
+    if err == MG_ERR_NEG_POW_FRAC:
         raise ValueError("math domain error: a negative number cannot be "
                          "raised to a fractional power")
-    if err == FWD_POW_RANGE:
+    if err == MG_ERR_POW_RANGE:
         raise OverflowError(34, "Numerical result out of range")
-    if err == FWD_MATH_RANGE:
+    if err == MG_ERR_MATH_RANGE:
         raise OverflowError("math range error")
-    if err == FWD_MATH_DOMAIN:
+    if err == MG_ERR_MATH_DOMAIN:
         raise ValueError("math domain error")
     return 0
 
 
-# --- extras: labels and user-built nodes -----------------------------------
-# The few nodes that carry Python objects (a label, a user-given `_op`, the
-# `_children` of `Value(data, _children, _op)`) keep them here, keyed by node
-# index, so that handles themselves hold no object references. An entry is
-# dropped by the arena when its node is freed.
-
-cdef dict _extras = {}
-
-
-cdef list _extra(int32_t i):
-    cdef list e = _extras.get(i)
-    if e is None:
-        e = [None, None, None]        # label, op, children
-        _extras[i] = e
-        A.nodes[i].flags |= NODE_EXTRA
-    return e
-
-
-cdef void _on_extra_release(int32_t i) noexcept:
-    _extras.pop(i, None)
-
-
-A.on_extra_release = _on_extra_release
+cdef inline uint16_t int_flag(bint is_int) noexcept:
+    return NODE_INT_DATA if is_int else 0
 
 
 # --- handles ---------------------------------------------------------------
 
+cdef inline Value _new_handle():
+    """A blank handle, untracked by the cyclic GC (it holds nothing yet).
+    Allocating may run Python code."""
+    cdef Value v = Value.__new__(Value)
+    PyObject_GC_UnTrack(<PyObject*>v)
+    return v
+
+
 cdef inline void _attach(Value v, int32_t i) noexcept:
+    """Make v the handle of node i, which has none. Below an op written in
+    Python (whose closure can refer back to its own node), the cyclic GC is
+    to see v: it reports the references that nodes hold on kept handles
+    (see _visit_kept_children)."""
     v.idx = i
     A.nodes[i].refs += 1
     A.handles[i] = <PyObject*>v
+    if A.nodes[i].flags & NODE_REACHES_PY and not PyObject_GC_IsTracked(v):
+        PyObject_GC_Track(<PyObject*>v)
+
+
+cdef void _keep(int32_t i) noexcept:
+    """Keep node i's handle as long as the node lives (see arena.pxd)."""
+    cdef int32_t k
+    if A.nodes[i].flags & NODE_KEEP:
+        return
+    A.nodes[i].flags |= NODE_KEEP
+    for k in range(A.nodes[i].refs - 1):
+        Py_INCREF_PTR(A.handles[i])
+
+
+cdef void _detach(Value v) noexcept:
+    """Take v off its node, which keeps its other references. May run
+    Python code (the node may be freed)."""
+    cdef int32_t i = v.idx, k
+    if i <= 0:
+        return
+    v.idx = 0
+    if A.nodes[i].flags & NODE_KEEP:
+        # The arena's references to v (v itself is alive: the caller has it).
+        A.nodes[i].flags &= ~NODE_KEEP
+        for k in range(A.nodes[i].refs - 1):
+            Py_DECREF_PTR(<PyObject*>v)
+    A.nodes[i].flags &= ~NODE_PYBACK
+    if A.handles[i] == <PyObject*>v:
+        A.handles[i] = NULL
+    node_decref(A, i)
+
+
+cdef unsigned long long _pybacks = 0     # NODE_PYBACK flags set so far
+
+
+cdef unsigned long long python_backwards() noexcept:
+    """How many times a node was flagged NODE_PYBACK (a recording checks
+    its nodes again only when this moved)."""
+    return _pybacks
+
+
+cdef inline object attrs_of(object v):
+    """v's attribute dict, or None if it has none."""
+    cdef PyObject* d = mg_attrs_get(v)
+    return <object>d if d != NULL else None
+
+
+cdef dict _attrs(Value v):
+    """v's attribute dict, made if it has none."""
+    cdef PyObject* d = mg_attrs_get(v)
+    if d == NULL:
+        mg_attrs_put(v, {})
+        d = mg_attrs_get(v)
+    return <dict>d
+
+
+cdef void _adopt_attrs(Value v, bint may_backward) noexcept:
+    global _pybacks
+    """v has attributes now: let the cyclic GC see them and keep v as long
+    as its node lives; with may_backward, one of them may be a `_backward`
+    that backward() must call."""
+    if mg_attrs_get(v) == NULL:
+        return
+    if not PyObject_GC_IsTracked(v):
+        PyObject_GC_Track(<PyObject*>v)
+    if v.idx > 0:
+        _keep(v.idx)
+        if may_backward:
+            A.nodes[v.idx].flags |= NODE_PYBACK
+            _pybacks += 1
+
+
+cdef bint _has_backward(Value v):
+    cdef PyObject* d = mg_attrs_get(v)
+    return d != NULL and "_backward" in <dict>d
+
+
+cdef object python_backward(int32_t i):
+    """The Python `_backward` of node i's handle, or None."""
+    cdef PyObject* h = A.handles[i]
+    if h == NULL or mg_attrs_get(<object>h) == NULL:
+        return None
+    return (<dict>mg_attrs_get(<object>h)).get("_backward")
 
 
 cdef Value wrap(int32_t i):
-    """The live handle of node i, made if it has none."""
+    """The live handle of node i, made if it has none (node i must be kept
+    alive by the caller)."""
     cdef PyObject* h = A.handles[i]
     if h != NULL:
         return <Value>h
-    cdef Value v = Value.__new__(Value)
+    cdef Value v = _new_handle()
+    h = A.handles[i]                  # the allocation may have made one
+    if h != NULL:
+        return <Value>h
     _attach(v, i)
     return v
 
 
+cdef Value wrap_kept(int32_t i):
+    """wrap(i), and the handle stays the node's for as long as it lives."""
+    cdef Value v = wrap(i)
+    _keep(i)
+    return v
+
+
+cdef int32_t node_of(object v) except -1:
+    """The node of Value v; AttributeError for a blank one (made by
+    Value.__new__ without __init__), which has no data."""
+    cdef int32_t i = (<Value>v).idx
+    if i <= 0:
+        raise AttributeError(f"this {type(v).__name__} has no data: it was "
+                             f"made by __new__ without __init__")
+    return i
+
+
+cdef int32_t _writable(Value v) except -1:
+    """v's node, which a setter may change; a blank handle gets a leaf (the
+    int 0), as assigning `data` to a fresh object creates the attribute."""
+    if v.idx <= 0:
+        arena_reserve(A, 1)
+        _attach(v, node_put(A, OP_LEAF, 0.0, NONE, NONE, 0.0, NODE_INT_DATA))
+        _adopt_attrs(v, _has_backward(v))
+    return v.idx
+
+
+# --- building nodes ----------------------------------------------------------
+
 cdef inline double _fwd(int op, double x, double y, double c) except? -1.0:
-    cdef int err = FWD_OK
-    cdef double r = op_forward(op, x, y, c, &err)
-    if err != FWD_OK:
+    cdef int err = MG_OK
+    cdef double r = mg_forward(op, x, y, c, &err)
+    if err != MG_OK:
         raise_forward_error(err)
     return r
 
@@ -144,35 +406,35 @@ cdef inline double _data(int32_t i, double num) noexcept:
     return num if i < 0 else A.nodes[i].data
 
 
-cdef inline int32_t _alloc(int op, double r, int32_t a, double xa,
-                           int32_t b, double xb, double c) noexcept:
-    """Allocate op's node (after arena_reserve), making NUMBER operands
-    leaves first, as the original's `Value(other)` does."""
-    if a == NUMBER:
-        a = node_put(A, OP_LEAF, xa, NONE, NONE, 0.0)
-    if b == NUMBER:
-        b = node_put(A, OP_LEAF, xb, NONE, NONE, 0.0)
-    return node_put(A, op, r, a, b, c)
+cdef inline int32_t _child(int32_t i, double x, bint is_int) noexcept:
+    """Operand i as a child: a NUMBER becomes a leaf first, as the
+    original's `Value(other)` does (in reserved room)."""
+    if i == NUMBER:
+        return node_put(A, OP_LEAF, x, NONE, NONE, 0.0, int_flag(is_int))
+    return i
 
 
-cdef Value _build(int op, int32_t a, double xa, int32_t b, double xb,
-                  double c, unsigned char flags):
-    """One op node over children a and b (node indices, NUMBER or NONE)."""
-    cdef double r = _fwd(op, _data(a, xa), _data(b, xb), c)
-    cdef Value v = Value.__new__(Value)
+cdef Value _build(int op, int32_t a, double xa, bint ia, int32_t b, double xb,
+                  bint ib, double c, uint16_t flags):
+    """One op node over children a and b (node indices, NUMBER or NONE).
+    The handle is made first: nothing that runs Python code comes between
+    reading the children's data and writing the node."""
+    cdef Value v = _new_handle()
     arena_reserve(A, 3)
-    cdef int32_t i = _alloc(op, r, a, xa, b, xb, c)
-    A.nodes[i].flags |= flags
-    _attach(v, i)
+    cdef double r = _fwd(op, _data(a, xa), _data(b, xb), c)
+    a = _child(a, xa, ia)
+    b = _child(b, xb, ib)
+    _attach(v, node_put(A, op, r, a, b, c, flags))
     return v
 
 
 cdef Value _compound(int32_t x, bint inverse, int op, int32_t other, double xo,
-                     bint x_left):
+                     bint io, bint x_left):
     """`op(t, other)` (x_left) or `op(other, t)` where t is x's negation
     (`x * -1`, as the original's `-x`) or, with inverse, `x ** -1`."""
-    cdef double t
-    cdef double r
+    cdef Value v = _new_handle()
+    arena_reserve(A, 4)
+    cdef double t, r
     if inverse:
         t = _fwd(OP_POW, A.nodes[x].data, 0.0, -1.0)
     else:
@@ -181,74 +443,142 @@ cdef Value _compound(int32_t x, bint inverse, int op, int32_t other, double xo,
         r = _fwd(op, t, _data(other, xo), 0.0)
     else:
         r = _fwd(op, _data(other, xo), t, 0.0)
-    cdef Value v = Value.__new__(Value)
-    arena_reserve(A, 4)
     cdef int32_t n
     if inverse:
-        n = _alloc(OP_POW, t, x, 0.0, NONE, 0.0, -1.0)
-        A.nodes[n].flags |= NODE_INT_CONST
+        n = node_put(A, OP_POW, t, x, NONE, -1.0, NODE_INT_CONST)
     else:
-        n = _alloc(OP_MUL, t, x, 0.0, NUMBER, -1.0, 0.0)
-    cdef int32_t i
+        n = node_put(A, OP_MUL, t, x, _child(NUMBER, -1.0, True), 0.0, 0)
+    other = _child(other, xo, io)
     if x_left:
-        i = _alloc(op, r, n, 0.0, other, xo, 0.0)
+        _attach(v, node_put(A, op, r, n, other, 0.0, 0))
     else:
-        i = _alloc(op, r, other, xo, n, 0.0, 0.0)
-    _attach(v, i)
+        _attach(v, node_put(A, op, r, other, n, 0.0, 0))
     return v
 
 
-cdef inline bint _operand(object o, int32_t* i, double* x) except -1:
+cdef inline bint _operand(object o, int32_t* i, double* x, bint* is_int) except -1:
     """Classify a binary op's other operand: a Value (sets *i) or a number
-    (sets *x, *i = NUMBER). False for anything else (-> NotImplemented)."""
+    (sets *x, *is_int, *i = NUMBER). False for anything else
+    (-> NotImplemented)."""
     if isinstance(o, Value):
-        i[0] = (<Value>o).idx
+        i[0] = node_of(o)
         return True
-    if to_double(o, x):
+    if to_double(o, x, is_int):
         i[0] = NUMBER
         return True
     return False
-
-
-cdef inline int32_t _own(Value v) except -1:
-    """v's node, which v may change; a blank handle (made by Value.__new__
-    without __init__) owns none."""
-    if v.idx == 0:
-        raise RuntimeError("this Value was never initialised (Value.__new__ "
-                           "without __init__): it has no node to change")
-    return v.idx
 
 
 cdef object _binary(int op, Value self, object other):
     """`self op other`, or NotImplemented if other is not a number."""
     cdef int32_t j
     cdef double x
-    if not _operand(other, &j, &x):
+    cdef bint xi
+    if not _operand(other, &j, &x, &xi):
         return NotImplemented
-    return _build(op, self.idx, 0.0, j, x, 0.0, 0)
+    return _build(op, node_of(self), 0.0, False, j, x, xi, 0.0, 0)
 
 
-cdef int32_t _custom_node(double x, tuple children) noexcept:
-    """The node of `Value(x, children, op)` (arena reserved for len - 1).
+cdef object _unary(object self, int op):
+    """`self.<method>()` for a unary op of the table (the methods made from
+    it call this)."""
+    return _build(op, node_of(self), 0.0, False, NONE, 0.0, False, 0.0, 0)
+
+
+cdef int32_t _custom_node(double x, bint is_int, tuple children) noexcept:
+    """The node of `Value(x, children, op)` (arena reserved for len).
 
     Its children are linked in the arena, as (c0, c1) or, for more, as
-    (c0, link(c1, link(c2, ...))) through hidden OP_CUSTOM nodes, so that
-    backward() reaches them as the original's does (the node itself, like
-    the original's, passes no gradient on).
+    (c0, link(c1, link(c2, ...))) through LINK nodes, so that backward()
+    reaches them as the original's does (the node itself, like the
+    original's, passes no gradient on unless given a `_backward`).
     """
     cdef Py_ssize_t k = len(children)
     cdef int32_t tail = (<Value>children[k - 1]).idx
     cdef Py_ssize_t j
     if k == 1:
-        return node_put(A, OP_CUSTOM, x, tail, NONE, 0.0)
+        return node_put(A, OP_CUSTOM, x, tail, NONE, 0.0, int_flag(is_int))
     for j in range(k - 2, 0, -1):
-        tail = node_put(A, OP_CUSTOM, 0.0, (<Value>children[j]).idx, tail, 0.0)
-    return node_put(A, OP_CUSTOM, x, (<Value>children[0]).idx, tail, 0.0)
+        tail = node_put(A, OP_LINK, 0.0, (<Value>children[j]).idx, tail, 0.0, 0)
+    return node_put(A, OP_CUSTOM, x, (<Value>children[0]).idx, tail, 0.0,
+                    int_flag(is_int))
 
 
-def _restore(double data, double grad):
-    """Unpickle a Value (as a leaf: the graph is not pickled)."""
-    cdef Value v = Value(data)
+cdef list _children_of(int32_t i):
+    """The child nodes of node i, a custom node's through its links."""
+    cdef list out = []
+    cdef int32_t c = A.nodes[i].a
+    if c >= 0:
+        out.append(c)
+    c = A.nodes[i].b
+    while c >= 0 and A.nodes[c].op == OP_LINK:
+        out.append(A.nodes[c].a)
+        c = A.nodes[c].b
+    if c >= 0:
+        out.append(c)
+    return out
+
+
+cdef enum:
+    VISIT_BUDGET = 256      # nodes a handle's traversal looks through at most
+
+
+cdef int _visit_kept_children(Value v, visitproc visit, void* arg) noexcept:
+    """The cyclic GC's view of the references v's node holds on kept
+    handles (one per child slot, see arena.pxd): its children's, and those
+    of the nodes it owns alone (no handle, no other reference: C ops'
+    results, a custom node's links) down to a few hundred nodes, so that a
+    cycle through ops written in Python with C ops between them is freed in
+    one pass. Each reference is reported by one handle only, its owner's:
+    a node owned alone has a single parent."""
+    cdef int32_t todo[VISIT_BUDGET]
+    cdef int32_t c
+    cdef int n = 0, budget = VISIT_BUDGET, e
+    if v.idx <= 0:
+        return 0
+    todo[n] = v.idx
+    n += 1
+    while n > 0:
+        n -= 1
+        c = todo[n]
+        for c in (A.nodes[c].a, A.nodes[c].b):
+            if c < 0:
+                continue
+            if A.nodes[c].flags & NODE_KEEP:
+                e = visit(A.handles[c], arg)
+                if e:
+                    return e
+            elif (A.handles[c] == NULL and A.nodes[c].refs == 1 and budget > 0
+                    and n < VISIT_BUDGET):
+                budget -= 1
+                todo[n] = c
+                n += 1
+    return 0
+
+
+# --- backward of nodes with a Python `_backward` -----------------------------
+
+cdef int _call_py_backward(int32_t i) except -1:
+    """graph.pyx's call at a NODE_PYBACK node: its handle's `_backward` if it
+    has one, else its op's row."""
+    fn = python_backward(i)
+    if fn is None:
+        mg_node_backward(A.nodes, A.consts, i)
+    else:
+        fn()
+    return 0
+
+
+set_py_backward(_call_py_backward)
+
+
+# --- the class -----------------------------------------------------------------
+
+def _rebuild(cls, data, grad):
+    """Unpickle (or copy) a Value: a leaf of class cls with data and grad
+    (the graph is not copied)."""
+    cdef Value v = cls.__new__(cls)
+    Value.__init__(v, data)
     v.grad = grad
     return v
 
@@ -258,129 +588,194 @@ def _restore(double data, double grad):
 cdef class Value:
     """A scalar and its gradient: a node of the autograd graph.
 
-    Same API as micrograd's ``Value``: arithmetic builds the graph and
-    ``backward()`` fills in ``grad`` of every node the result depends on.
+    micrograd's ``Value``: arithmetic builds the graph and ``backward()``
+    fills in ``grad`` of every node the result depends on. Ints stay ints
+    where Python's arithmetic keeps them (``Value(2) * 3`` holds 6).
 
     >>> a = Value(-4.0); b = Value(2.0)
     >>> c = a * b + b ** 3
     >>> c.backward()
     >>> a.grad, b.grad
     (2.0, -4.0)
-    """
 
-    # Keep numpy from broadcasting over Values: `np.float64(2) * v` then
-    # falls back to Value.__rmul__ and gives a Value.
-    __array_ufunc__ = None
+    Ops written in Python work as in micrograd: make the output with
+    ``Value(data, (children...), 'op')`` and give it a ``_backward``
+    closure; ``backward()`` calls it in its place in the topological order.
+    """
 
     def __init__(self, data, _children=(), _op='', label=''):
         """Value(data, _children=(), _op='', label='')
 
         data: a real number (int, float, bool, numpy scalar). _children and
-        _op describe a node built by hand (as in the original, such a node
-        passes no gradient on); label names it in graph pictures.
+        _op describe a node built by hand (as in the original, it passes no
+        gradient on unless it is given a ``_backward``); label names it in
+        graph pictures. Calling __init__ again re-makes the handle as a new
+        node; nodes built on the old one keep it.
         """
-        cdef double x = number(data, "Value data")
+        cdef bint is_int
+        cdef double x = number(data, "Value data", &is_int)
         cdef tuple children = tuple(_children)
         for ch in children:
             if not isinstance(ch, Value):
                 raise TypeError(f"_children must be Values, not "
                                 f"{type(ch).__name__!r}")
-        if not isinstance(_op, str) or not isinstance(label, str):
-            raise TypeError("_op and label must be strings")
+            node_of(ch)
         cdef Py_ssize_t k = len(children)
-        arena_reserve(A, <int32_t>max(k - 1, 1))
-        cdef int32_t old = self.idx
-        cdef int32_t i = _custom_node(x, children) if k else \
-            node_put(A, OP_LEAF, x, NONE, NONE, 0.0)
+        arena_reserve(A, k if k > 1 else 1)
+        cdef int32_t i = (_custom_node(x, is_int, children) if k else
+                          node_put(A, OP_LEAF, x, NONE, NONE, 0.0, int_flag(is_int)))
+        _detach(self)
+        if type(self) is Value and mg_attrs_get(self) == NULL:
+            PyObject_GC_UnTrack(<PyObject*>self)    # holds nothing (yet)
         _attach(self, i)
-        if children or _op or label:
-            _extra(i)[:] = [label or None, _op or None, children or None]
-        if old > 0:                   # __init__ called again on a live handle
-            if A.handles[old] == <PyObject*>self:
-                A.handles[old] = NULL
-            node_decref(A, old)
+        d = attrs_of(self)
+        if d:                              # re-made: the old node's own attributes go
+            d.pop("_backward", None)
+            d.pop("_op", None)
+        if _op != '':
+            _attrs(self)["_op"] = _op
+        if label != '':
+            _attrs(self)["label"] = label
+        if mg_attrs_get(self) != NULL:
+            _adopt_attrs(self, False)
 
     def __dealloc__(self):
         cdef int32_t i = self.idx
         if i > 0:
+            # A kept handle is freed only once its node has no other
+            # references: the node goes with it.
+            A.nodes[i].flags &= ~(NODE_KEEP | NODE_PYBACK)
             if A.handles[i] == <PyObject*>self:
                 A.handles[i] = NULL
+            self.idx = 0
             node_decref(A, i)
+        mg_attrs_clear(self)                # may run Python code: last
 
-    def __reduce__(self):
-        return (_restore, (self.data, self.grad))
+    def __setattr__(self, name, value):
+        PyObject_GenericSetAttr(self, name, value)
+        if mg_attrs_get(self) != NULL:
+            _adopt_attrs(self, False)     # `_backward` has its own setter
+
+    def __delattr__(self, name):
+        PyObject_GenericDelAttr(self, name, NULL)
+
+    def __reduce_ex__(self, protocol):
+        d = attrs_of(self)
+        state = dict(d) if d else None
+        slots = {name: getattr(self, name) for name in copyreg._slotnames(type(self))
+                 if hasattr(self, name)}
+        if slots:
+            state = (state, slots)
+        return (_rebuild, (type(self), self.data, self.grad), state)
+
+    def __setstate__(self, state):
+        slots = None
+        if isinstance(state, tuple):
+            state, slots = state
+        if state:
+            _attrs(self).update(state)
+            _adopt_attrs(self, "_backward" in state)
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
 
     @property
     def data(self):
-        """The scalar this node holds (a float)."""
-        return A.nodes[self.idx].data
+        """The scalar this node holds (an int or a float, as micrograd's)."""
+        cdef Node* n = &A.nodes[node_of(self)]
+        return as_python(n.data, n.flags & NODE_INT_DATA)
 
     @data.setter
     def data(self, value):
-        cdef double x = number(value, "data")
-        A.nodes[_own(self)].data = x
+        cdef bint is_int
+        cdef double x = number(value, "data", &is_int)
+        cdef Node* n = &A.nodes[_writable(self)]
+        n.data = x
+        n.flags = (n.flags & ~NODE_INT_DATA) | int_flag(is_int)
 
     @property
     def grad(self):
-        """d(root)/d(this node), accumulated by backward() (a float)."""
-        return A.nodes[self.idx].grad
+        """d(root)/d(this node), accumulated by backward() (an int until a
+        float is added, as micrograd's)."""
+        cdef Node* n = &A.nodes[node_of(self)]
+        return as_python(n.grad, n.flags & NODE_INT_GRAD)
 
     @grad.setter
     def grad(self, value):
-        cdef double x = number(value, "grad")
-        A.nodes[_own(self)].grad = x
-
-    @property
-    def label(self):
-        """A name for graph pictures ('' if none)."""
-        if A.nodes[self.idx].flags & NODE_EXTRA:
-            return _extras[self.idx][0] or ''
-        return ''
-
-    @label.setter
-    def label(self, value):
-        if not isinstance(value, str):
-            raise TypeError(f"label must be a str, not {type(value).__name__!r}")
-        _extra(_own(self))[0] = value or None
+        cdef bint is_int
+        cdef double x = number(value, "grad", &is_int)
+        cdef Node* n = &A.nodes[_writable(self)]
+        n.grad = x
+        n.flags = (n.flags & ~NODE_INT_GRAD) | (NODE_INT_GRAD if is_int else 0)
 
     @property
     def _op(self):
         """The op that produced this node: '', '+', '*', '**2', 'ReLU', ..."""
-        cdef Node* n = &A.nodes[self.idx]
-        if n.flags & NODE_EXTRA:
-            op = _extras[self.idx][1]
-            if op is not None:
-                return op
-        if n.op == OP_POW:
-            if n.flags & NODE_INT_CONST:
-                return f'**{int(A.consts[self.idx])}'
-            return f'**{A.consts[self.idx]}'
-        return OP_NAMES[n.op]
+        d = attrs_of(self)
+        if d and "_op" in d:
+            return d["_op"]
+        cdef int32_t i = node_of(self)
+        cdef int op = A.nodes[i].op
+        if op == OP_POW:
+            if A.nodes[i].flags & NODE_INT_CONST:
+                return f'**{int(A.consts[i])}'
+            return f'**{A.consts[i]}'
+        return mg_op_names[op].decode()
+
+    @_op.setter
+    def _op(self, value):
+        _attrs(self)["_op"] = value
+        _adopt_attrs(self, False)
 
     @property
     def _prev(self):
-        """The set of this node's children (the same objects while alive)."""
-        cdef Node* n = &A.nodes[self.idx]
-        if n.op == OP_CUSTOM:
-            return set(_extras[self.idx][2])
-        cdef set s = set()
-        if n.a >= 0:
-            s.add(wrap(n.a))
-        if n.b >= 0:
-            s.add(wrap(A.nodes[self.idx].b))
-        return s
+        """The set of this node's children: the same objects for as long as
+        the nodes live (so `id()`-keyed walkers see each node once)."""
+        cdef int32_t i = node_of(self)
+        return {wrap_kept(c) for c in _children_of(i)}
 
+    @_prev.setter
+    def _prev(self, children):
+        # micrograd's __init__ written out by hand (`self._prev =
+        # set(_children)`): the node is re-made with these children.
+        cdef object data = self.data if self.idx > 0 else 0
+        cdef object grad = self.grad if self.idx > 0 else 0
+        d = attrs_of(self)
+        saved = dict(d) if d else None
+        Value.__init__(self, data, tuple(children))
+        if saved:
+            _attrs(self).update(saved)
+            _adopt_attrs(self, "_backward" in saved)
+        self.grad = grad
+
+    @property
     def _backward(self):
-        """Apply this node's local chain rule once (as the original's closure)."""
-        op_backward(A, self.idx)
+        """Apply this node's local chain rule once: its Python closure if it
+        was given one (ops written in Python), else its op's row."""
+        d = attrs_of(self)
+        if d and "_backward" in d:
+            return d["_backward"]
+        return self._chain_rule
+
+    @_backward.setter
+    def _backward(self, fn):
+        _attrs(self)["_backward"] = fn
+        _writable(self)
+        _adopt_attrs(self, True)
+
+    @_backward.deleter
+    def _backward(self):
+        d = attrs_of(self)
+        if d:
+            d.pop("_backward", None)
+
+    def _chain_rule(self):
+        """The op's local chain rule, applied once (the default `_backward`)."""
+        mg_node_backward(A.nodes, A.consts, node_of(self))
 
     def backward(self):
         """Set this node's grad to 1 and accumulate d(self)/d(node) into the
         grad of every node it depends on. Grads are not zeroed first."""
-        if A.nodes[self.idx].flags & NODE_TAPE_ROOT and A.tape_backward != NULL:
-            A.tape_backward(self.idx)
-        else:
-            run_backward(A, self.idx)
+        backward_from(A, node_of(self))
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
@@ -400,88 +795,112 @@ cdef class Value:
         return _binary(OP_MUL, self, other)
 
     def __neg__(self):                    # self * -1
-        return _build(OP_MUL, self.idx, 0.0, NUMBER, -1.0, 0.0, 0)
+        return _build(OP_MUL, node_of(self), 0.0, False, NUMBER, -1.0, True, 0.0, 0)
 
     def __sub__(self, other):             # self + (-other)
         cdef double x
+        cdef bint xi
         if isinstance(other, Value):
-            return _compound((<Value>other).idx, False, OP_ADD, self.idx, 0.0, False)
-        if not to_double(other, &x):
+            return _compound(node_of(other), False, OP_ADD, node_of(self), 0.0,
+                             False, False)
+        if not to_double(other, &x, &xi):
             return NotImplemented
         if type(other) is not float:
-            x = number(-other, "operand")  # Python's negation (int 0 -> +0.0)
+            x = number(-other, "operand", &xi)   # Python's negation (int 0 -> 0)
         else:
             x = -x
-        return _build(OP_ADD, self.idx, 0.0, NUMBER, x, 0.0, 0)
+        return _build(OP_ADD, node_of(self), 0.0, False, NUMBER, x, xi, 0.0, 0)
 
     def __rsub__(self, other):            # other + (-self)  ->  (-self) + other
         cdef int32_t j
         cdef double x
-        if not _operand(other, &j, &x):
+        cdef bint xi
+        if not _operand(other, &j, &x, &xi):
             return NotImplemented
-        return _compound(self.idx, False, OP_ADD, j, x, True)
+        return _compound(node_of(self), False, OP_ADD, j, x, xi, True)
 
     def __truediv__(self, other):         # self * other**-1
         cdef double x
+        cdef bint xi
         if isinstance(other, Value):
-            return _compound((<Value>other).idx, True, OP_MUL, self.idx, 0.0, False)
-        if not to_double(other, &x):
+            return _compound(node_of(other), True, OP_MUL, node_of(self), 0.0,
+                             False, False)
+        if not to_double(other, &x, &xi):
             return NotImplemented
         if type(other) is float or type(other) is int or type(other) is bool:
             x = _fwd(OP_POW, x, 0.0, -1.0)
         else:
-            x = number(other ** -1, "operand")
-        return _build(OP_MUL, self.idx, 0.0, NUMBER, x, 0.0, 0)
+            x = number(other ** -1, "operand", &xi)
+        return _build(OP_MUL, node_of(self), 0.0, False, NUMBER, x, False, 0.0, 0)
 
     def __rtruediv__(self, other):        # other * self**-1  ->  self**-1 * other
         cdef int32_t j
         cdef double x
-        if not _operand(other, &j, &x):
+        cdef bint xi
+        if not _operand(other, &j, &x, &xi):
             return NotImplemented
-        return _compound(self.idx, True, OP_MUL, j, x, True)
+        return _compound(node_of(self), True, OP_MUL, j, x, xi, True)
 
     def __pow__(self, other, mod):
         cdef double c
+        cdef bint ci
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported for Value")
         if isinstance(other, Value):
-            return _build(OP_POWV, self.idx, 0.0, (<Value>other).idx, 0.0, 0.0, 0)
-        if not to_double(other, &c):
+            return _build(OP_POWV, node_of(self), 0.0, False, node_of(other), 0.0,
+                          False, 0.0, 0)
+        if not to_double(other, &c, &ci):
             return NotImplemented
-        int_const = type(other) is int or (type(other) is not float and
-                                           isinstance(other, _Integral))
-        out = _build(OP_POW, self.idx, 0.0, NONE, 0.0, c,
-                     NODE_INT_CONST if int_const else 0)
-        if int_const and int(c) != other:   # |int| > 2**53: keep its digits
-            _extra(out.idx)[1] = f'**{other}'
+        out = _build(OP_POW, node_of(self), 0.0, False, NONE, 0.0, False, c,
+                     NODE_INT_CONST if ci else 0)
+        if ci and int(c) != other:          # |int| > 2**53: keep its digits
+            out._op = f'**{other}'
         return out
 
     def __rpow__(self, other, mod):       # Value(other) ** self
         cdef double x
+        cdef bint xi
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported for Value")
-        if not to_double(other, &x):
+        if not to_double(other, &x, &xi):
             return NotImplemented
-        return _build(OP_POWV, NUMBER, x, self.idx, 0.0, 0.0, 0)
+        return _build(OP_POWV, NUMBER, x, xi, node_of(self), 0.0, False, 0.0, 0)
 
-    # --- unary ops -----------------------------------------------------------
 
-    def relu(self):
-        """max(0, x); '_op' 'ReLU'."""
-        return _build(OP_RELU, self.idx, 0.0, NONE, 0.0, 0.0, 0)
+# --- the class opened up --------------------------------------------------------
 
-    def tanh(self):
-        """Hyperbolic tangent (math.tanh); '_op' 'tanh'."""
-        return _build(OP_TANH, self.idx, 0.0, NONE, 0.0, 0.0, 0)
+cdef object _get_dict(object self, void* context):
+    """`v.__dict__` / `vars(v)`: the attributes, which the caller may change
+    at will: adopted as if set (see _adopt_attrs)."""
+    d = PyObject_GenericGetDict(self, context)
+    _adopt_attrs(<Value>self, True)
+    return d
 
-    def exp(self):
-        """e**x (math.exp; OverflowError past ~709.78); '_op' 'exp'."""
-        return _build(OP_EXP, self.idx, 0.0, NONE, 0.0, 0.0, 0)
 
-    def log(self):
-        """Natural log (math.log; ValueError for x <= 0); '_op' 'log'."""
-        return _build(OP_LOG, self.idx, 0.0, NONE, 0.0, 0.0, 0)
+cdef int _set_dict(object self, PyObject* value, void* context) except -1:
+    PyObject_GenericSetDict(self, value, context)
+    _adopt_attrs(<Value>self, True)
+    return 0
 
-    def sigmoid(self):
-        """1 / (1 + e**-x), computed without overflow; '_op' 'sigmoid'."""
-        return _build(OP_SIGMOID, self.idx, 0.0, NONE, 0.0, 0.0, 0)
+
+def _op_doc(int op):
+    name = mg_op_methods[op].decode()
+    return (f"x.{name}(): a new Value, the op {mg_op_names[op].decode()!r} of "
+            f"micrograd_c's op table (ops.h) applied to x, with its gradient")
+
+# The docstrings live as long as the module (the methods point at them).
+cdef list _docs = [_op_doc(op).encode() for op in range(N_OPS)]
+cdef const char* _doc_ptrs[64]
+for _k in range(N_OPS):
+    _doc_ptrs[_k] = _docs[_k]
+
+cdef PyTypeObject* _T = <PyTypeObject*>Value
+cdef Py_ssize_t _dict_offset_of(Value probe):
+    return <char*>&probe.attrs - <char*><PyObject*>probe
+
+cdef Py_ssize_t _dict_offset = _dict_offset_of(Value.__new__(Value))
+mg_install_op_methods(_T, <void*>_unary, _doc_ptrs)
+mg_open_type(_T, "micrograd.engine.Value", <void*>_visit_kept_children, _dict_offset,
+             mg_new_getset(_T, "__dict__", <void*>_get_dict, <void*>_set_dict,
+                           "The Value's attributes (label, _backward, yours)."))
+Value.label = ''      # the default of micrograd's lecture Value (vars(v)['label'] when set)

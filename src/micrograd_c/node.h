@@ -1,0 +1,75 @@
+/* A graph node, as the arena stores it (arena.pxd has the arena itself). */
+
+#ifndef MICROGRAD_C_NODE_H
+#define MICROGRAD_C_NODE_H
+
+#include <stdint.h>
+#include "micrograd_c/ops.h"
+
+typedef struct {        /* 32 bytes: two to a cache line */
+    double data;
+    double grad;
+    int32_t a;          /* first child, -1 if none */
+    int32_t b;          /* second child, -1 if none */
+    int32_t refs;       /* handle + parents + recordings referring to it */
+    uint8_t op;         /* op code (ops.h) */
+    uint8_t spare;
+    uint16_t flags;     /* NODE_* bits below */
+} Node;
+
+enum {
+    NODE_INT_DATA = 1,  /* data is a Python int (micrograd keeps ints exact) */
+    NODE_INT_GRAD = 2,  /* grad is a Python int */
+    NODE_INT_CONST = 4, /* OP_POW's exponent is an int: `_op` prints '**2' */
+    NODE_ORDERED = 8,   /* every node below it has a lower index than its
+                           parent: descending index order is a topological
+                           order of its graph (see graph.pyx) */
+    NODE_TAPE_ROOT = 16,/* an output of a Tape: backward() goes to the tape */
+    NODE_PYBACK = 32,   /* its handle may hold a Python `_backward`, which
+                           backward() calls instead of the op's row */
+    NODE_KEEP = 64,     /* its handle is kept as long as it lives (arena.pxd) */
+    NODE_REACHES_PY = 128 /* a node below it has NODE_PYBACK: its handle is
+                           seen by the cyclic GC (value.pyx) */
+};
+
+/* Add node i's local gradients (the row of its op in ops.h) to its
+   children's grads a and b, keeping track of which grads are Python ints.
+   C: the ops' constants (OP_POW's exponent), indexed like the nodes. Loops
+   that know the op pass it as a constant, and get that row compiled in. */
+MG_INLINE void mg_backward_op(Node *N, const double *C, int32_t i, int op,
+                              int32_t a, int32_t b)
+{
+    Node *n = &N[i];
+    int binary = mg_op_arity[op] == 2;      /* b is a child (a constant for a constant op) */
+    double x, y = 0.0, c, ga, gb;
+    int ia = 0, ib = 0;
+    x = N[a].data;
+    if (binary) y = N[b].data;
+    c = op == OP_POW ? C[i] : 0.0;
+    mg_local_grads(op, x, y, c, n->data, n->grad, &ga, &gb);
+    if (n->flags & NODE_INT_GRAD)
+        mg_local_grad_ints(op, x, y, c, N[a].flags & NODE_INT_DATA,
+                           binary ? N[b].flags & NODE_INT_DATA : 0,
+                           n->flags & NODE_INT_CONST, &ia, &ib);
+    N[a].grad += ga;
+    N[a].flags &= ia ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
+    if (binary) {
+        N[b].grad += gb;
+        N[b].flags &= ib ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
+    }
+}
+
+/* mg_backward_op for node i's own op; nothing for ops without grads. */
+MG_INLINE void mg_node_backward(Node *N, const double *C, int32_t i)
+{
+    Node *n = &N[i];
+    int op = n->op;
+    if (op == OP_ADD)           /* the two ops most nodes have, compiled in */
+        mg_backward_op(N, C, i, OP_ADD, n->a, n->b);
+    else if (op == OP_MUL)
+        mg_backward_op(N, C, i, OP_MUL, n->a, n->b);
+    else if (mg_has_grads(op))
+        mg_backward_op(N, C, i, op, n->a, n->b);
+}
+
+#endif /* MICROGRAD_C_NODE_H */
