@@ -17,5 +17,5 @@ from micrograd.capture import CompiledFunction, compile
 from micrograd.serialize import load, save
 
 __version__ = "0.1.0"
-__all__ = ["Value", "arena_stats", "compile", "CompiledFunction", "save", "load",
-           "__version__"]
+# `compile` is left out: `from micrograd import *` must not shadow the builtin.
+__all__ = ["Value", "arena_stats", "CompiledFunction", "save", "load", "__version__"]

@@ -50,41 +50,28 @@ What is recorded, and what is not:
   at every call, updated in place. Copy ``.data`` out to keep a value.
 - Calling a compiled function while another one records (in this thread,
   or, for a structure not yet recorded, in another) runs it as plain code.
+- Ops written in Python (a node made with ``Value(data, _children, _op)``,
+  or given a ``_backward``) compute in Python, which a replay cannot do: a
+  function whose graph holds one runs as plain code for that structure,
+  with a ``TraceWarning`` naming the op, the first time.
 
 The recording pins its nodes; they are freed when the compiled function is
 dropped, re-records an evicted structure, or ``cache_clear()`` is called.
 """
 
 import functools
-import numbers
+import warnings
 from collections import OrderedDict
 
 from micrograd.engine import Value
-from micrograd_c.tape import Tape, flatten, is_ndarray, recording, recording_here
+from micrograd_c.tape import Tape, flatten, recording, recording_here, substitute
 
-__all__ = ["compile", "CompiledFunction"]
+__all__ = ["compile", "CompiledFunction", "TraceWarning"]
 
 
-def _substitute(obj, leaves):
-    """obj with each float replaced by the next Value of leaves (an iterator),
-    numpy float arrays turned into nested lists of Values."""
-    t = type(obj)
-    if t is float:
-        return next(leaves)
-    if t is list:
-        return [_substitute(item, leaves) for item in obj]
-    if t is tuple:
-        return tuple(_substitute(item, leaves) for item in obj)
-    if t is dict:
-        return {name: _substitute(v, leaves) for name, v in obj.items()}
-    if is_ndarray(obj):
-        if obj.dtype.kind != "f":
-            return obj
-        return _substitute(obj.tolist(), leaves)
-    # the other floats of flatten(): real numbers that are not integers
-    if isinstance(obj, numbers.Real) and not isinstance(obj, numbers.Integral):
-        return next(leaves)
-    return obj
+class TraceWarning(UserWarning):
+    """A compiled function does something a recording cannot replay
+    faithfully (as ``torch.jit.TracerWarning``)."""
 
 
 def _copy_out(out):
@@ -116,7 +103,7 @@ class _Recording:
     __slots__ = ("tape", "out", "keys")
 
     def __init__(self, tape, out, keys):
-        self.tape = tape
+        self.tape = tape    # None: this structure runs as plain code
         self.out = out
         self.keys = keys    # Values passed in: their ids are in the key
 
@@ -151,18 +138,21 @@ class CompiledFunction:
                 # Inside another recording (this one's nodes belong to it),
                 # or another thread is recording: one recording at a time.
                 return self._run_dynamic(args, kwargs, xs)
-            rec = self._record(key, args, kwargs, xs)
-        else:
-            self._cache.move_to_end(key)
-            rec.tape.replay(xs)
-            if self.check:
-                self._check(rec, args, kwargs, xs)
+            rec, out = self._record(key, args, kwargs, xs)
+            return out if rec.tape is None else _copy_out(rec.out)
+        self._cache.move_to_end(key)
+        if rec.tape is None:
+            return self._run_dynamic(args, kwargs, xs)
+        rec.tape.replay(xs)
+        if self.check:
+            self._check(rec, args, kwargs, xs)
         return _copy_out(rec.out)
 
     def _run_dynamic(self, args, kwargs, xs, inputs=None):
         """fn run as plain code, with Values made from xs as its floats."""
-        leaves = iter(inputs if inputs is not None else [Value(x) for x in xs])
-        return self.fn(*_substitute(args, leaves), **_substitute(kwargs, leaves))
+        args, kwargs = substitute(args, kwargs,
+                                  inputs if inputs is not None else [Value(x) for x in xs])
+        return self.fn(*args, **kwargs)
 
     def _run_recorded(self, args, kwargs, xs):
         """Run fn on Values made from xs, recording; return (tape, out)."""
@@ -179,13 +169,25 @@ class CompiledFunction:
         return tape, out
 
     def _record(self, key, args, kwargs, xs):
+        """Record fn for this structure; (the cache entry, fn's result)."""
         tape, out = self._run_recorded(args, kwargs, xs)
-        tape.register_roots(list(_values_in(out)))
-        rec = self._cache[key] = _Recording(
-            tape, out, [v for v in _values_in((args, kwargs))])
+        keys = [v for v in _values_in((args, kwargs))]
+        if tape.python_op is not None:
+            warnings.warn(
+                f"compiled function {self._name()!r} builds a node made in Python "
+                f"({tape.python_op!r}), which a replay cannot recompute: it runs as "
+                f"plain code for these arguments", TraceWarning, stacklevel=3)
+            rec = _Recording(None, None, keys)
+        else:
+            tape.register_roots(list(_values_in(out)))
+            rec = _Recording(tape, out, keys)
+        self._cache[key] = rec
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
-        return rec
+        return rec, out
+
+    def _name(self):
+        return getattr(self.fn, '__qualname__', self.fn)
 
     def _check(self, rec, args, kwargs, xs):
         strict = self.check == "strict"
@@ -196,7 +198,7 @@ class CompiledFunction:
             first = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b),
                          min(len(got), len(want)))
             raise RuntimeError(
-                f"compiled function {getattr(self.fn, '__qualname__', self.fn)!r}: "
+                f"compiled function {self._name()!r}: "
                 f"the graph built now differs from the recording at node {first} "
                 f"of {len(want)} (now {len(got)} nodes): control flow or constants "
                 f"depend on the data; do not compile it, or give it the varying "
@@ -205,14 +207,15 @@ class CompiledFunction:
     def cache_info(self):
         """A dict: recordings kept, cache_size, nodes recorded per structure."""
         return {"recordings": len(self._cache), "cache_size": self.cache_size,
-                "nodes": [rec.tape.size for rec in self._cache.values()]}
+                "nodes": [rec.tape.size if rec.tape is not None else 0
+                          for rec in self._cache.values()]}
 
     def cache_clear(self):
         """Drop every recording (their nodes are freed)."""
         self._cache.clear()
 
     def __repr__(self):
-        return f"<compiled {getattr(self.fn, '__qualname__', self.fn)!r}>"
+        return f"<compiled {self._name()!r}>"
 
 
 def compile(fn=None, *, check=False, cache_size=8):

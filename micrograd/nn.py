@@ -1,9 +1,9 @@
 """Neural networks on scalar Values: Module, Neuron, Layer, MLP.
 
-The same classes as micrograd's ``nn``: the same weight draws (so
-``random.seed(s)`` gives the same model as the original), the same reprs,
-the same forward computation (so the same numbers). Beyond the original:
-an ``activation=`` choice, and input sizes are checked.
+The same classes as micrograd's ``nn``, giving its numbers: the same weight
+draws (so ``random.seed(s)`` gives the same model as the original), the same
+reprs, the same forward computation. Beyond the original: an
+``activation=`` choice.
 
 >>> import random
 >>> from micrograd.nn import MLP
@@ -12,22 +12,173 @@ an ``activation=`` choice, and input sizes are checked.
 >>> len(model.parameters())
 337
 >>> score = model([2.0, -1.0])
+
+Fused layers. A ``Layer`` of plain ``Neuron`` s, and an ``MLP`` of such
+layers, compute their outputs in one C call (``micrograd_c.kernels``),
+building the very nodes the neuron-by-neuron code builds, so the numbers are
+the same. It is an optimization that never changes a result: what the
+kernel needs (the neurons' weight lists, biases and activations) is read
+again whenever anything may have changed it, that is after any attribute of
+any Module is set or deleted, any Module's ``__dict__`` is handed out (it is
+then read at every call), the ``layers`` or ``neurons`` lists change, or
+``Neuron.__call__`` / ``Layer.__call__`` are replaced; subclasses, and
+layers holding anything but plain Neurons, run their own code. Only
+``object.__setattr__(module, ...)``, which skips the class's
+``__setattr__``, goes unseen: call ``micrograd.nn.changed()`` after it.
 """
 
 import random
+import weakref
 
-from micrograd.engine import Value
-from micrograd_c.kernels import DenseLayer, DenseStack, dense, touch
+from micrograd.engine import Value, dot
+from micrograd_c.kernels import UNARY, Stack
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+# micrograd's nn exports these names to `from micrograd.nn import *`.
+__all__ = ["Value", "Module", "Neuron", "Layer", "MLP", "random"]
 
 # activation name (the Value method applied to a neuron's sum, but for
 # 'linear') -> its name in a Neuron's repr
 ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
 
 
-class Module:
+# ---- what the fused layers know, and when they must read it again -------------
+
+_generation = 0                 # bumped by every change a plan could miss
+_exposed = weakref.WeakSet()    # Modules whose __dict__ was handed out
+_plans = {}                     # id(module) -> its _Plan
+
+
+def changed():
+    """Note that a Module changed in a way its class cannot see (after
+    ``object.__setattr__``): fused layers read their neurons again."""
+    global _generation
+    _generation += 1
+
+
+class _Plan:
+    """A fused Layer's or MLP's call: the kernel (a Stack over its neurons'
+    weight lists, biases and activations, watching the Layer and neuron
+    lists it read), or None if the module cannot be fused."""
+
+    __slots__ = ("owner", "generation", "stack", "volatile")
+
+    def __init__(self, module, stack, volatile):
+        self.owner = weakref.ref(module, lambda _, key=id(module): _plans.pop(key, None))
+        self.generation = _generation
+        self.stack = stack
+        self.volatile = volatile
+
+
+def _layer_of(neurons):
+    """The kernel's (rows, biases, acts) for a list of plain Neurons, or None."""
+    rows, biases, acts = [], [], []
+    for n in neurons:
+        if type(n) is not Neuron:
+            return None
+        rows.append(n.w)
+        biases.append(n.b)
+        activation = getattr(n, "activation", "relu")
+        if not n.nonlin or activation == "linear":
+            acts.append(-1)
+        elif activation in UNARY:
+            acts.append(UNARY[activation])
+        else:
+            return None
+    return (rows, biases, acts)
+
+
+def _read_layers(module, layers, own_list):
+    """(Stack or None, volatile) for module over these Layers; own_list:
+    layers is the module's own list (an MLP's), to watch as well."""
+    watched, triples = [], []
+    volatile = module in _exposed
+    try:
+        for layer in layers:
+            neurons = layer.neurons
+            if type(neurons) is not list:
+                return None, volatile
+            watched.append(neurons)
+            volatile = volatile or layer in _exposed or any(n in _exposed for n in neurons)
+            triple = _layer_of(neurons)
+            if triple is None:
+                return None, volatile
+            triples.append(triple)
+    except AttributeError:                 # let the module's own code say what
+        return None, volatile
+    if not triples or any(len(rows) < 2 for rows, _, _ in triples[:-1]):
+        return None, volatile              # a 1-neuron hidden layer returns a Value
+    if own_list:
+        watched.append(layers)
+    return Stack(triples, watched), volatile
+
+
+def _fused(module, x, stack):
+    """The kernel's outputs for a Layer (stack False) or MLP, or None when
+    it must run its own code."""
+    if Neuron.__call__ is not _NEURON_CALL or (stack and Layer.__call__ is not _LAYER_CALL):
+        return None
+    plan = _plans.get(id(module))
+    if (plan is None or plan.generation != _generation or plan.volatile
+            or plan.owner() is not module):
+        plan = _make_plan(module, stack)
+    if plan.stack is None:
+        return None
+    out = plan.stack(x)
+    if out is None and plan.stack is not None:
+        plan = _make_plan(module, stack)    # a watched list changed: read again
+        out = plan.stack(x) if plan.stack is not None else None
+    return out
+
+
+def _make_plan(module, stack):
+    if stack:
+        layers = module.layers
+        ok = type(layers) is list and all(type(layer) is Layer for layer in layers)
+        kernel, volatile = (_read_layers(module, layers, True) if ok
+                            else (None, module in _exposed))
+    else:
+        kernel, volatile = _read_layers(module, [module], False)
+    plan = _Plan(module, kernel, volatile)
+    _plans[id(module)] = plan
+    return plan
+
+
+class _Attributes:
+    """Instances with a __dict__ (Module's base: see Module.__dict__)."""
+
+
+_REAL_DICT = _Attributes.__dict__["__dict__"]
+
+
+class Module(_Attributes):
     """Base class: a thing with parameters."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        changed()
+
+    def __delattr__(self, name):
+        object.__delattr__(self, name)
+        changed()
+
+    @property
+    def __dict__(self):
+        """The instance's attributes. Whoever has the dict can change them
+        behind the class's back, so fused layers read this Module at every
+        call from now on."""
+        _exposed.add(self)
+        changed()
+        return _REAL_DICT.__get__(self)
+
+    @__dict__.setter
+    def __dict__(self, value):
+        _REAL_DICT.__set__(self, value)
+        changed()
+
+    def __setstate__(self, state):
+        # copy and pickle restore attributes here, not through __dict__.
+        _REAL_DICT.__get__(self).update(state)
+        changed()
 
     def zero_grad(self):
         """Set the grad of every parameter to 0."""
@@ -117,7 +268,7 @@ class Module:
             if id(obj) in walked:
                 continue
             if isinstance(obj, Module):
-                items = list(getattr(obj, "__dict__", {}).items())
+                items = list(_REAL_DICT.__get__(obj).items())
             elif isinstance(obj, (list, tuple)):
                 items = list(enumerate(obj))
             elif isinstance(obj, dict):
@@ -143,6 +294,8 @@ class Neuron(Module):
     'linear'. Weights are drawn from ``random.uniform(-1, 1)``, bias is 0.
     """
 
+    activation = "relu"     # for subclasses whose __init__ does not set it
+
     def __init__(self, nin, nonlin=True, activation="relu"):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one "
@@ -152,33 +305,32 @@ class Neuron(Module):
         self.nonlin = nonlin
         self.activation = activation
 
-    def __setattr__(self, name, value):
-        # Layers cache what they read from their neurons; tell them.
-        object.__setattr__(self, name, value)
-        touch()
-
     def __call__(self, x):
-        # One C call building the nodes of
-        #   act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
-        # followed by the activation (see micrograd_c.kernels.dense); weights
-        # that are plain numbers take the expression as it stands.
-        out = dense((self,), x)
-        return out[0] if out is not None else self._per_op(x)
+        # sum((wi*xi for wi, xi in zip(self.w, x)), self.b) in one C call
+        # (micrograd.engine.dot builds the same nodes).
+        w = self.w
+        if (type(w) is list or type(w) is tuple) and (type(x) is list or type(x) is tuple):
+            act = dot(w, x, self.b, strict=False)
+        else:
+            act = sum((wi * xi for wi, xi in zip(w, x)), self.b)
+        return self._activate(act)
+
+    def _activate(self, act):
+        if not self.nonlin or self.activation == "linear":
+            return act
+        return getattr(act, self.activation)()
 
     def _per_op(self, x):
         """The output as the original computes it, one op at a time in
         Python (on any engine's Values)."""
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        if not self.nonlin or self.activation == "linear":
-            return act
-        return getattr(act, self.activation)()
+        return self._activate(sum((wi * xi for wi, xi in zip(self.w, x)), self.b))
 
     def parameters(self):
         """The weights, then the bias."""
         return self.w + [self.b]
 
     def __repr__(self):
-        name = ACTIVATIONS[self.activation] if self.nonlin else "Linear"
+        name = ACTIVATIONS.get(self.activation, "ReLU") if self.nonlin else "Linear"
         return f"{name}Neuron({len(self.w)})"
 
 
@@ -191,11 +343,10 @@ class Layer(Module):
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
-        self._fused = DenseLayer(Neuron)
 
     def __call__(self, x):
-        out = self._fused(self.neurons, x)        # all plain Neurons: one C call
-        if out is None:                           # some neuron computes its own way
+        out = _fused(self, x, False)              # plain Neurons: one C call
+        if out is None:
             out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
@@ -219,10 +370,9 @@ class MLP(Module):
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1,
                              activation=activation)
                        for i in range(len(nouts))]
-        self._fused = DenseStack(Layer, Neuron)
 
     def __call__(self, x):
-        out = self._fused(self.layers, x)     # plain Layers: one C call
+        out = _fused(self, x, True)               # plain Layers: one C call
         if out is not None:
             return out[0] if len(out) == 1 else out
         for layer in self.layers:
@@ -235,3 +385,7 @@ class MLP(Module):
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+_NEURON_CALL = Neuron.__call__
+_LAYER_CALL = Layer.__call__

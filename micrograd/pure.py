@@ -46,10 +46,13 @@ def _is_number(x):
     return isinstance(x, numbers.Real) and not isinstance(x, Value)
 
 
-def _as_float(x, what="Value data"):
-    """``x`` as a Python float, or a TypeError naming its type."""
-    if type(x) is float:
+def _as_number(x, what="Value data"):
+    """``x`` as micrograd holds it: an int (from int, bool and other
+    integers) or a float, or a TypeError naming its type."""
+    if type(x) is float or type(x) is int:
         return x
+    if isinstance(x, numbers.Integral) and not isinstance(x, Value):
+        return int(x)
     if _is_number(x):
         return float(x)
     raise TypeError(
@@ -108,6 +111,13 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
+def _power_grad(x, c, g):
+    # d(x**c)/dx = c * x**(c-1), and 0 for c == 0 (a constant), as PyTorch.
+    if c == 0:
+        return 0.0
+    return (c * _c_pow(x, c - 1)) * g
+
+
 def _pow_exponent_grad(x, y, out, g):
     # d(x**y)/dy = x**y * log(x); defined for x > 0, and 0 at x == 0 when
     # y >= 0 (the limit from the right); nan elsewhere.
@@ -141,44 +151,49 @@ class _Op(NamedTuple):
 #            _op         forward(x, y)                      backward(x, y, out, g) -> child grads
 _ADD = _Op("+",       lambda x, y: x + y,                lambda x, y, out, g: (g, g))
 _MUL = _Op("*",       lambda x, y: x * y,                lambda x, y, out, g: (y * g, x * g))
-_POW_CONST = _Op("**c", _pow,                            lambda x, c, out, g: ((c * _c_pow(x, c - 1.0)) * g,))
-_POW = _Op("**",      _pow,                              lambda x, y, out, g: ((y * _c_pow(x, y - 1.0)) * g,
+_POW_CONST = _Op("**c", _pow,                            lambda x, c, out, g: (_power_grad(x, c, g),))
+_POW = _Op("**",      _pow,                              lambda x, y, out, g: (_power_grad(x, y, g),
                                                                                _pow_exponent_grad(x, y, out, g)))
-_RELU = _Op("ReLU",   lambda x, _: 0.0 if x < 0 else x,  lambda x, _, out, g: ((out > 0) * g,))
+_RELU = _Op("ReLU",   lambda x, _: 0 if x < 0 else x,    lambda x, _, out, g: ((out > 0) * g,))
 _TANH = _Op("tanh",   lambda x, _: math.tanh(x),         lambda x, _, out, g: ((1 - out * out) * g,))
 _EXP = _Op("exp",     lambda x, _: math.exp(x),          lambda x, _, out, g: (out * g,))
 _LOG = _Op("log",     lambda x, _: math.log(x),          lambda x, _, out, g: (_c_div(g, x),))
 _SIGMOID = _Op("sigmoid", lambda x, _: _sigmoid(x),      lambda x, _, out, g: ((out * (1.0 - out)) * g,))
+_SIN = _Op("sin",     lambda x, _: math.sin(x),          lambda x, _, out, g: (math.cos(x) * g,))
+_COS = _Op("cos",     lambda x, _: math.cos(x),          lambda x, _, out, g: (-math.sin(x) * g,))
+
+# The unary ops by method name (each becomes a method of Value, below).
+_UNARY = {"relu": _RELU, "tanh": _TANH, "exp": _EXP, "log": _LOG,
+          "sigmoid": _SIGMOID, "sin": _SIN, "cos": _COS}
 
 
 class Value:
     """A scalar in a computation graph: its data, its gradient and its origin.
 
     ``Value(data, _children=(), _op='', label='')``; ``data`` is any real
-    number and is stored as a float.  ``_children`` and ``_op`` are there for
-    compatibility with the original micrograd: a Value built by hand with
-    children is a node that ``backward()`` walks through but does not
-    differentiate (as in the original, it has no backward rule).
+    number, kept as an int or a float as the original keeps it.
+    ``_children`` and ``_op`` are there for compatibility with the original
+    micrograd: a Value built by hand with children is a node that
+    ``backward()`` walks through but does not differentiate, unless it is
+    given a ``_backward`` closure (an op written in Python).
 
     Supports ``+ - * / **`` (with Values or real numbers on either side),
-    unary ``-``, and ``relu``, ``tanh``, ``exp``, ``log``, ``sigmoid``.
+    unary ``-``, and ``relu``, ``tanh``, ``exp``, ``log``, ``sigmoid``,
+    ``sin``, ``cos``.
     Equality and hashing are by identity.
 
     >>> x = Value(3.0)
     >>> y = x * x + 1
     >>> y.backward()
     >>> y, x.grad
-    (Value(data=10.0, grad=1.0), 6.0)
+    (Value(data=10.0, grad=1), 6.0)
     """
 
-    __slots__ = ("_data", "_grad", "_children", "_kind", "_const", "_op", "label")
-
-    # Let numpy defer to Value's reflected ops (np.float64(2) * v) and never
-    # broadcast a Value over an array.
-    __array_ufunc__ = None
+    __slots__ = ("_data", "_grad", "_children", "_kind", "_const", "_op", "label",
+                 "_py_backward")
 
     def __init__(self, data, _children=(), _op="", label=""):
-        data = _as_float(data)
+        data = _as_number(data)
         children = tuple(_children)
         for child in children:
             if not isinstance(child, Value):
@@ -186,24 +201,26 @@ class Value:
         if not isinstance(_op, str) or not isinstance(label, str):
             raise TypeError("_op and label must be strings")
         self._data = data
-        self._grad = 0.0
+        self._grad = 0
         self._children = children
         self._kind = None  # hand-built nodes have no backward rule
         self._const = None
         self._op = _op
         self.label = label
+        self._py_backward = None
 
     @classmethod
     def _node(cls, data, children, kind, const=None, op=None):
         # Allocation path for op results: no validation, operands are known.
         out = cls.__new__(cls)
         out._data = data
-        out._grad = 0.0
+        out._grad = 0
         out._children = children
         out._kind = kind
         out._const = const
         out._op = kind.name if op is None else op
         out.label = ""
+        out._py_backward = None
         return out
 
     def _apply(self, kind, other=None):
@@ -215,27 +232,27 @@ class Value:
     @staticmethod
     def _leaf(x):
         # A plain number operand becomes a leaf Value.
-        return Value._node(float(x), (), None, op="")
+        return Value._node(_as_number(x), (), None, op="")
 
     # --- data and grad ----------------------------------------------------
 
     @property
     def data(self):
-        """The scalar value (a float); assignable with any real number."""
+        """The scalar value (an int or a float); assignable with any real number."""
         return self._data
 
     @data.setter
     def data(self, value):
-        self._data = _as_float(value, "data")
+        self._data = _as_number(value, "data")
 
     @property
     def grad(self):
-        """d(root)/d(self) accumulated by ``backward()`` (a float); assignable."""
+        """d(root)/d(self) accumulated by ``backward()``; assignable."""
         return self._grad
 
     @grad.setter
     def grad(self, value):
-        self._grad = _as_float(value, "grad")
+        self._grad = _as_number(value, "grad")
 
     @property
     def _prev(self):
@@ -268,31 +285,11 @@ class Value:
             return self._apply(_POW, other)
         if not _is_number(other):
             return NotImplemented
-        c = float(other)
+        c = _as_number(other)
         out = _pow(self._data, c)
         # The original formats the exponent as given: '**2', '**-1', '**0.5'.
         op = f"**{int(other)}" if isinstance(other, numbers.Integral) else f"**{c}"
         return Value._node(out, (self,), _POW_CONST, const=c, op=op)
-
-    def relu(self):
-        """max(0, self): ``0.0 if x < 0 else x``; local grad ``out > 0``."""
-        return self._apply(_RELU)
-
-    def tanh(self):
-        """Hyperbolic tangent; local grad ``1 - tanh(x)**2``."""
-        return self._apply(_TANH)
-
-    def exp(self):
-        """e ** self; OverflowError when the result overflows."""
-        return self._apply(_EXP)
-
-    def log(self):
-        """Natural logarithm; ValueError ('math domain error') for x <= 0."""
-        return self._apply(_LOG)
-
-    def sigmoid(self):
-        """Logistic function 1 / (1 + exp(-x)), computed without overflow."""
-        return self._apply(_SIGMOID)
 
     # --- compound ops, decomposed exactly as the original micrograd --------
 
@@ -313,7 +310,7 @@ class Value:
             return self + (-other)
         if not _is_number(other):
             return NotImplemented
-        return self + (-other if type(other) is float else float(-other))
+        return self + _as_number(-other)
 
     def __rsub__(self, other):
         """``other - self``, computed as ``other + (-self)``."""
@@ -335,9 +332,7 @@ class Value:
             return self * other ** -1
         if not _is_number(other):
             return NotImplemented
-        if type(other) in (float, int, bool):
-            return self * _pow(float(other), -1.0)
-        return self * float(other ** -1)
+        return self * _as_number(other ** -1)
 
     def __rtruediv__(self, other):
         """``other / self``, computed as ``other * self**-1``."""
@@ -374,13 +369,18 @@ class Value:
                 order.append(node)
         return order
 
+    @property
     def _backward(self):
-        """Apply this node's local chain rule once, as the original's closure.
+        """Apply this node's local chain rule once, as the original's closure:
+        its own closure if it was given one, else its op's row (nothing for
+        a leaf or a hand-built node)."""
+        if self._py_backward is not None:
+            return self._py_backward
+        return lambda: _chain_rule(self)
 
-        Adds this node's grad times its local derivatives into its children's
-        grads; does nothing for a leaf or a hand-built node.
-        """
-        _chain_rule(self)
+    @_backward.setter
+    def _backward(self, fn):
+        self._py_backward = fn
 
     def backward(self):
         """Set ``self.grad`` to 1 and accumulate (+=) d(self)/d(node) into every node.
@@ -389,9 +389,11 @@ class Value:
         between passes, as with the original micrograd.
         """
         order = self._topological_order()
-        self._grad = 1.0
+        self._grad = 1
         for node in reversed(order):
-            if node._kind is not None:
+            if node._py_backward is not None:
+                node._py_backward()
+            elif node._kind is not None:
                 _chain_rule(node)
 
     def __repr__(self):
@@ -409,3 +411,15 @@ def _chain_rule(node):
     grads = kind.backward(children[0]._data, y, node._data, node._grad)
     for child, d in zip(children, grads):
         child._grad += d
+
+
+def _unary_method(name, kind):
+    def method(self):
+        return self._apply(kind)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"x.{name}(): a new Value, the op {kind.name!r} applied to x."
+    return method
+
+
+for _name, _kind in _UNARY.items():
+    setattr(Value, _name, _unary_method(_name, _kind))
