@@ -150,6 +150,7 @@ def original(tmp_path_factory):
     package.__path__ = []
     sys.modules[ORIGINAL_PACKAGE] = package
     package.engine = _exec_module(f"{ORIGINAL_PACKAGE}.engine", engine_src)
+    package.engine_source = engine_src
     package.nn = _exec_module(f"{ORIGINAL_PACKAGE}.nn", nn_src)
     yield package
     for name in (f"{ORIGINAL_PACKAGE}.nn", f"{ORIGINAL_PACKAGE}.engine", ORIGINAL_PACKAGE):

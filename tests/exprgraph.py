@@ -17,6 +17,41 @@ import math
 
 from hypothesis import strategies as st
 
+
+# Ops written in Python, the micrograd way (the lecture's tanh; a product and
+# an exp as a user would add them): each makes its output with
+# ``Value(data, (children...), op)`` and gives it a ``_backward`` closure.
+# They take the operands' class, so they run on any engine.
+
+def py_tanh(a):
+    x = a.data
+    t = (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)
+    out = type(a)(t, (a,), "tanh")
+
+    def _backward():
+        a.grad += (1 - t ** 2) * out.grad
+    out._backward = _backward
+    return out
+
+
+def py_mul(a, b):
+    out = type(a)(a.data * b.data, (a, b), "*")
+
+    def _backward():
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+    out._backward = _backward
+    return out
+
+
+def py_exp(a):
+    out = type(a)(math.exp(a.data), (a,), "exp")
+
+    def _backward():
+        a.grad += out.data * out.grad
+    out._backward = _backward
+    return out
+
 # op name -> (arity, how the engine computes it); arity 1 ops read node i,
 # arity 2 ops nodes i and j; '_s' ops take the number c.
 OPS = {
@@ -46,7 +81,16 @@ OPS = {
     "div_s": (1, lambda a, b, c: a / c),
     "rdiv_s": (1, lambda a, b, c: c / a),
     "rpow_s": (1, lambda a, b, c: c ** a),
+    "sin": (1, lambda a, b, c: a.sin()),
+    "cos": (1, lambda a, b, c: a.cos()),
+    "py_tanh": (1, lambda a, b, c: py_tanh(a)),
+    "py_mul": (2, lambda a, b, c: py_mul(a, b)),
+    "py_exp": (1, lambda a, b, c: py_exp(a)),
 }
+
+# The ops written in Python (above), and those made by the engines.
+PYTHON_OPS = ["py_tanh", "py_mul", "py_exp"]
+ENGINE_OPS = [op for op in OPS if op not in PYTHON_OPS]
 
 # The ops of the original micrograd 0.1.0 (no tanh/exp/log/sigmoid, no
 # Value ** Value, no number ** Value).
@@ -77,7 +121,7 @@ def _ok(op, x, y, c):
         return abs(x) > TINY
     if op == "div_s":
         return c != 0
-    if op == "exp":
+    if op in ("exp", "py_exp", "py_tanh"):
         return x < 30
     if op == "log":
         return x > 1e-3
@@ -106,12 +150,17 @@ def _float_eval(op, x, y, c):
 
 
 class _F:
-    """A float with the op methods, for checking a program's safety cheaply."""
+    """A float with the op methods, for checking a program's safety cheaply
+    (also as the Value of the Python-written ops, which only read data)."""
 
-    __slots__ = ("x",)
+    __slots__ = ("x", "_backward")
 
-    def __init__(self, x):
+    def __init__(self, x, _children=(), _op=""):
         self.x = float(x)
+
+    @property
+    def data(self):
+        return self.x
 
     def __add__(self, o):
         return _F(self.x + _x(o))
@@ -158,6 +207,12 @@ class _F:
 
     def log(self):
         return _F(math.log(self.x))
+
+    def sin(self):
+        return _F(math.sin(self.x))
+
+    def cos(self):
+        return _F(math.cos(self.x))
 
     def sigmoid(self):
         return _F(1.0 / (1.0 + math.exp(-self.x)) if self.x >= 0 else
@@ -228,10 +283,16 @@ def run_torch(program, torch):
         a, b = nodes[i], nodes[j]
         if op == "relu":
             t = torch.relu(a)
-        elif op == "tanh":
+        elif op in ("tanh", "py_tanh"):
             t = torch.tanh(a)
-        elif op == "exp":
+        elif op in ("exp", "py_exp"):
             t = torch.exp(a)
+        elif op == "py_mul":
+            t = a * b
+        elif op == "sin":
+            t = torch.sin(a)
+        elif op == "cos":
+            t = torch.cos(a)
         elif op == "log":
             t = torch.log(a)
         elif op == "sigmoid":

@@ -20,14 +20,17 @@ from micrograd.data import make_moons
 from micrograd.engine import Value, dot
 from micrograd.nn import MLP, Layer, Neuron
 from micrograd.optim import SGD, Adam
-from micrograd_c import dense
+from micrograd_c.kernels import Stack
 from micrograd_c.tape import Tape
 
 from conftest import live_nodes, pure_value
 
-NON_NUMBERS = ["1", None, [1.0], (1.0,), 1 + 2j, {1: 2}, object(),
-               np.array([1.0, 2.0]), np.array([[1.0, 2.0], [3.0, 4.0]]),
-               np.array([1.0]), np.array(1.0)]
+# Operands no op takes. (numpy arrays are not among them: an op with one
+# broadcasts over it, as with the original; see test_extending.)
+NON_NUMBERS = ["1", None, [1.0], (1.0,), 1 + 2j, {1: 2}, object()]
+# What Value() and the setters refuse on top.
+NON_DATA = NON_NUMBERS + [np.array([1.0, 2.0]), np.array([[1.0, 2.0], [3.0, 4.0]]),
+                          np.array([1.0]), np.array(1.0)]
 
 
 def name_of(bad):
@@ -36,11 +39,7 @@ def name_of(bad):
 
 def names_the_operand(bad):
     """What the TypeError of `Value op bad` says. Python words it for
-    sequences ("can't multiply sequence ..."), and numpy answers operations
-    with an array itself (it sees that Value refuses ufuncs), naming the
-    array operation rather than the type."""
-    if isinstance(bad, np.ndarray):
-        return r"ndarray|NumPy|ufunc"
+    sequences ("can't multiply sequence ...")."""
     if isinstance(bad, (list, tuple, str)):
         return rf"{name_of(bad)}|sequence"
     return re.escape(name_of(bad))
@@ -102,57 +101,44 @@ def test_ops_refuse_non_numbers(f, bad, words):
     assert X.data == 1.5 and X._prev == set()
 
 
-@pytest.mark.parametrize("bad", NON_NUMBERS, ids=name_of)
+@pytest.mark.parametrize("bad", NON_DATA, ids=name_of)
 def test_value_and_setters_refuse_non_numbers(bad):
     fails_cleanly(lambda: Value(bad), TypeError,
                   rf"Value data must be a real number .*not '{name_of(bad)}'")
     v = Value(0.25)
     fails_cleanly(lambda: setattr(v, "data", bad), TypeError, rf"data .*'{name_of(bad)}'")
     fails_cleanly(lambda: setattr(v, "grad", bad), TypeError, rf"grad .*'{name_of(bad)}'")
-    assert (v.data, v.grad) == (0.25, 0.0)
+    assert (v.data, v.grad) == (0.25, 0)
 
 
 OTHER_CASES = [
     # Value's other arguments and methods
     ("children not iterable", lambda: Value(1.0, 5), TypeError, r"'int' object is not iterable"),
     ("children not Values", lambda: Value(1.0, (X, 2.0)), TypeError, r"_children must be Values, not 'float'"),
-    ("op not str", lambda: Value(1.0, (), 3), TypeError, r"_op and label must be strings"),
-    ("label not str", lambda: Value(1.0, label=None), TypeError, r"_op and label must be strings"),
-    ("label setter", lambda: setattr(X, "label", 3), TypeError, r"label must be a str, not 'int'"),
     ("pow modulus", lambda: pow(X, 2, 3), TypeError, r"modulus"),
     ("rpow modulus", lambda: pow(2, X, 3), TypeError, r"modulus"),
-    ("relu argument", lambda: X.relu(1), TypeError, r"relu\(\) takes exactly 0"),
+    ("relu argument", lambda: X.relu(1), TypeError, r"relu\(\) takes no arguments"),
     ("backward argument", lambda: X.backward(1.0), TypeError, r"backward\(\) takes exactly 0"),
     ("numpy int reciprocal", lambda: X / np.int64(2), ValueError, r"negative integer powers"),
-    # dot
+    ("blank Value", lambda: Value.__new__(Value) + 1, AttributeError, r"has no data"),
+    # dot: what the expression it stands for raises
     ("dot not iterable", lambda: dot(5.0, [1.0]), TypeError, r"'float' object is not iterable"),
     ("dot lengths", lambda: dot([X, X, X], [1.0, 2.0]), ValueError, r"3 weights but 2 inputs"),
     ("dot lengths 2", lambda: dot([X], []), ValueError, r"1 weights but 0 inputs"),
-    ("dot bad weight", lambda: dot([X, "a"], [1.0, 2.0]), TypeError, r"ws\[1\] .*not 'str'"),
-    ("dot bad input", lambda: dot([X, X], [1.0, None]), TypeError, r"xs\[1\] .*not 'NoneType'"),
-    ("dot array item", lambda: dot([X, X], [1.0, np.array([1.0, 2.0])]), TypeError,
-     r"xs\[1\] .*not 'ndarray'"),
-    ("dot bad start", lambda: dot([X], [1.0], "s"), TypeError, r"start .*not 'str'"),
-    ("dot complex", lambda: dot([X], [1j]), TypeError, r"xs\[0\] .*not 'complex'"),
-    # Neuron / Layer / MLP and dense: sizes and element types
-    ("neuron too few", lambda: Neuron(3)([1.0, 2.0]), ValueError, r"expects 3 inputs, got 2"),
-    ("neuron too many", lambda: Neuron(1)([1.0, 2.0]), ValueError, r"expects 1 inputs, got 2"),
-    ("neuron generator", lambda: Neuron(2)(v for v in [1.0]), ValueError, r"expects 2 inputs, got 1"),
-    ("neuron 2-d array", lambda: Neuron(2)(np.array([[1.0, 2.0]])), ValueError,
-     r"expects 2 inputs, got 1"),
-    ("layer sizes", lambda: Layer(4, 3)([1.0] * 5), ValueError, r"expects 4 inputs, got 5"),
-    ("mlp sizes", lambda: MLP(3, [4, 1])([1.0, 2.0]), ValueError, r"expects 3 inputs, got 2"),
-    ("mlp array sizes", lambda: MLP(3, [4, 1])(np.zeros(4)), ValueError, r"expects 3 inputs, got 4"),
+    ("dot bad weight", lambda: dot([X, "a"], [1.0, 2.0]), TypeError, r"can't multiply sequence"),
+    ("dot bad input", lambda: dot([X, X], [1.0, None]), TypeError, r"'NoneType'"),
+    ("dot bad start", lambda: dot([X], [1.0], "s"), TypeError, r"can't sum strings"),
+    ("dot complex", lambda: dot([X], [1j]), TypeError, r"'complex'"),
+    # Neuron / Layer / MLP: the original's code, so the original's errors
     ("mlp not iterable", lambda: MLP(2, [2, 1])(5.0), TypeError, r"'float' object is not iterable"),
     ("mlp None", lambda: MLP(2, [2, 1])(None), TypeError, r"'NoneType' object is not iterable"),
-    ("mlp str item", lambda: MLP(2, [2, 1])(["1", 2.0]), TypeError, r"x\[0\] .*not 'str'"),
-    ("mlp complex item", lambda: MLP(2, [2, 1])([1.0, 2j]), TypeError, r"x\[1\] .*not 'complex'"),
-    ("mlp array item", lambda: MLP(2, [2, 1])([np.array([1.0, 2.0]), 1.0]), TypeError,
-     r"x\[0\] .*not 'ndarray'"),
+    ("mlp str item", lambda: MLP(2, [2, 1])(["1", 2.0]), TypeError, r"can't multiply sequence"),
+    ("mlp complex item", lambda: MLP(2, [2, 1])([1.0, 2j]), TypeError, r"'complex'"),
     ("neuron size str", lambda: Neuron("3"), TypeError, r"'str' object cannot be interpreted"),
     ("neuron activation", lambda: Neuron(2, activation="softplus"), ValueError, r"'softplus'"),
-    ("dense no neurons", lambda: dense([object()], [1.0]), AttributeError, r"'w'"),
-    ("dense not iterable", lambda: dense(3, [1.0]), TypeError, r"'int' object is not iterable"),
+    ("Stack bad layer", lambda: Stack([5]), TypeError, r"each layer is \(rows, biases, acts\)"),
+    ("Stack bad code", lambda: Stack([([[X]], [X], [99])]), ValueError, r"not a unary op code"),
+    ("Stack no layers", lambda: Stack([]), ValueError, r"no layers"),
     # micrograd.data
     ("moons n", lambda: make_moons(1), ValueError, r"n_samples must be an int >= 2, got 1"),
     ("moons n str", lambda: make_moons("a"), ValueError, r"n_samples .*'a'"),
@@ -175,10 +161,9 @@ def _neuron_with(**attrs):
 
 
 @pytest.mark.parametrize("attrs, exc, pattern", [
-    ({"activation": "bogus"}, ValueError, r"unknown activation 'bogus'"),
-    ({"b": "x"}, TypeError, r"bias .*not 'str'"),
-    ({"w": [Value(1.0), "w"]}, TypeError, r"w\[1\] .*not 'str'"),
-    ({"w": [Value(1.0)]}, ValueError, r"expects 1 inputs, got 2"),
+    ({"activation": "bogus"}, AttributeError, r"has no attribute 'bogus'"),
+    ({"b": "x"}, TypeError, r"can't sum strings|can only concatenate str"),
+    ({"w": [Value(1.0), "w"]}, TypeError, r"can't multiply sequence"),
 ])
 def test_neurons_broken_by_hand_fail_cleanly_in_layers(attrs, exc, pattern):
     layer = Layer(2, 3)
@@ -371,7 +356,7 @@ def test_tape_misuse_raises_and_never_crashes():
     fails_cleanly(lambda: t.replay(array.array("d")), RuntimeError, r"before the recording")
     fails_cleanly(lambda: t.stop(), RuntimeError, r"stop\(\) without start\(\)")
     fails_cleanly(lambda: t.set_inputs([1.0]), TypeError, r"inputs must be Values")
-    fails_cleanly(lambda: t.set_inputs(5), TypeError, r"has no len")
+    fails_cleanly(lambda: t.set_inputs(5), TypeError, r"not iterable")
     x = Value(1.0)
     t.set_inputs([x])
     fails_cleanly(lambda: t.set_inputs([x]), RuntimeError, r"comes once")
@@ -387,7 +372,7 @@ def test_tape_misuse_raises_and_never_crashes():
                   r"takes 1 numbers, got 2")
     fails_cleanly(lambda: t.replay(np.zeros(1, dtype=np.float32)), ValueError, r"dtype mismatch")
     fails_cleanly(lambda: t.replay([1.0]), TypeError, r"bytes-like")
-    fails_cleanly(lambda: t.backward(1.0), TypeError, r"expected micrograd_c.value.Value")
+    fails_cleanly(lambda: t.backward(1.0), TypeError, r"expected micrograd.engine.Value")
     t.replay(array.array("d", [4.0]))
     y.backward()
     assert (y.data, x.grad) == (8.0, 2.0)

@@ -217,6 +217,22 @@ def test_copies_are_independent_leaves(baseline):
 BLANK_HANDLE = textwrap.dedent("""
     from micrograd.engine import Value
     blank = Value.__new__(Value)        # no __init__: it owns no node
+    for name in ("data", "grad", "_op", "_prev"):
+        try:
+            getattr(blank, name)
+        except AttributeError:          # as the original's, it has no data yet
+            pass
+        else:
+            raise SystemExit(f"{name} of a blank Value did not raise")
+    for op in (lambda: blank + 1, lambda: 2 * blank, lambda: blank.relu(),
+               lambda: blank.backward()):
+        try:
+            op()
+        except AttributeError:
+            pass
+        else:
+            raise SystemExit("an op on a blank Value did not raise")
+    blank.data = 3                      # assigning data makes it a leaf
     print(repr((blank.data, blank.grad, blank._op, blank.label, blank._prev)))
 """)
 
@@ -230,7 +246,7 @@ def test_blank_handle_reads_a_clean_sentinel():
     proc = subprocess.run([sys.executable, "-c", BLANK_HANDLE], capture_output=True,
                           text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-1000:]
-    assert proc.stdout.strip() == "(0.0, 0.0, '', '', set())"
+    assert proc.stdout.strip() == "(3, 0, '', '', set())"
 
 
 def test_outputs_of_a_compiled_function_outlive_it(baseline):
