@@ -3,6 +3,8 @@
 Environment switches:
   MICROGRAD_C_ASAN=1   build with AddressSanitizer (see scripts/asan-tests.sh)
   MICROGRAD_C_DEBUG=1  build without optimisation, with debug symbols
+  MICROGRAD_C_MOVING=1 the moving-arena stress mode: allocations move the node
+                       arena to fresh memory (see src/micrograd_c/arena.pxd)
 """
 
 import os
@@ -26,11 +28,14 @@ if os.environ.get("MICROGRAD_C_ASAN") == "1":
 if sys.platform == "win32":
     compile_args, link_args = ["/O2", "/fp:precise"], []
 
+macros = [("MG_MOVING_ARENA", "1")] if os.environ.get("MICROGRAD_C_MOVING") == "1" else []
+
 extensions = [
     Extension(
         f"micrograd_c.{name}",
         [f"src/micrograd_c/{name}.pyx"],
         include_dirs=["src"],          # micrograd_c/ops.h, the op table
+        define_macros=macros,
         depends=["src/micrograd_c/ops.h", "src/micrograd_c/node.h"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

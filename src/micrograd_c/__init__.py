@@ -6,8 +6,8 @@ Users normally import the `micrograd` facade instead::
     from micrograd.engine import Value
 """
 
-from micrograd_c.arena import arena_stats
+from micrograd_c.arena import arena_stats, arena_trim
 from micrograd_c.value import Value
 from micrograd_c.kernels import dense, dot
 
-__all__ = ["Value", "arena_stats", "dense", "dot"]
+__all__ = ["Value", "arena_stats", "arena_trim", "dense", "dot"]

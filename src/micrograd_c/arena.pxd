@@ -48,6 +48,18 @@ cdef extern from *:
     """
     int mg_ctz64(uint64_t x) nogil
 
+cdef extern from *:
+    """
+    /* The moving-arena stress mode (setup.py: MICROGRAD_C_MOVING=1): every
+       reservation moves the arena to fresh memory and frees the old block,
+       so a pointer into it kept across a call that can allocate nodes
+       becomes a use after free (AddressSanitizer reports it). */
+    #ifndef MG_MOVING_ARENA
+    #define MG_MOVING_ARENA 0
+    #endif
+    """
+    const int MG_MOVING_ARENA
+
 cdef extern from "Python.h":
     # Reference counting on borrowed handle pointers (no temporary object).
     void Py_INCREF_PTR "Py_INCREF"(PyObject* o) nogil
@@ -104,6 +116,7 @@ ctypedef struct Arena:
 
 cdef Arena* get_arena() noexcept
 cdef int arena_grow(Arena* A, Py_ssize_t need) except -1
+cdef int arena_move(Arena* A) except -1
 cdef void arena_release(Arena* A, int32_t idx) noexcept
 cdef size_t checked_bytes(Py_ssize_t count, size_t size) except 0
 
@@ -113,6 +126,8 @@ cdef inline int arena_reserve(Arena* A, Py_ssize_t n) except -1:
     cannot grow, OverflowError if n is past what it can ever hold)."""
     if n > <Py_ssize_t>A.capacity - A.top + A.nfree:
         arena_grow(A, <Py_ssize_t>A.top + n)
+    elif MG_MOVING_ARENA:
+        arena_move(A)
     return 0
 
 

@@ -1,7 +1,8 @@
 # cython: language_level=3
 """The process-wide node arena: growth, the release cascade, statistics."""
 
-from libc.stdlib cimport realloc
+from libc.stdlib cimport malloc, free, realloc
+from libc.string cimport memcpy
 from libc.string cimport memset
 from libc.stdint cimport int64_t, uint64_t
 from cpython.object cimport PyObject
@@ -15,10 +16,12 @@ cdef size_t NODE_BYTES = sizeof(Node)
 cdef size_t AUX_BYTES = sizeof(double) + sizeof(PyObject*) + sizeof(int32_t) + 1
 cdef int32_t FIRST_CAPACITY = 1024
 # The most slots the arena may hold: a multiple of 64 (freemap words) that
-# keeps every index and count in an int32. Tests lower it (set_max_capacity)
+# keeps every index and count in an int32 (a node's refs count at most two
+# per node that uses it, plus its handle and recordings). Tests lower it (set_max_capacity)
 # to exercise running out of room without allocating gigabytes.
-cdef int64_t MAX_CAPACITY = 0x7FFFFFC0
+cdef int64_t MAX_CAPACITY = 0x3FFFFFC0   # so that no refcount can pass 2**31
 cdef int64_t max_capacity = MAX_CAPACITY
+cdef Py_ssize_t AUTO_TRIM = 1 << 22       # slots (about 200 MB with the arrays beside)
 
 
 cdef Arena* get_arena() noexcept:
@@ -72,6 +75,79 @@ cdef int arena_grow(Arena* A, Py_ssize_t need) except -1:
            <size_t>((cap + 63) // 64 - (A.capacity + 63) // 64) * sizeof(uint64_t))
     A.capacity = <int32_t>cap
     return 0
+
+
+cdef int _moved(void** p, Py_ssize_t used, Py_ssize_t count, size_t size) except -1:
+    """p[0] copied (its first `used` items, the rest zeroed) to fresh memory
+    of `count` items; the old block freed (the stress mode's move)."""
+    cdef void* q = malloc(checked_bytes(count, size))
+    if q == NULL:
+        raise MemoryError("micrograd arena: cannot allocate")
+    memcpy(q, p[0], <size_t>used * size)
+    memset(<char*>q + <size_t>used * size, 0, <size_t>(count - used) * size)
+    free(p[0])
+    p[0] = q
+    return 0
+
+
+cdef Py_ssize_t _moves = 0
+
+
+cdef int arena_move(Arena* A) except -1:
+    """The stress mode's move (MG_MOVING_ARENA): every array to fresh
+    memory. At every reservation while the arena has at most 8192 slots in
+    use, and at every (slots / 4)-th beyond (a copy per op would make big
+    graphs quadratic)."""
+    global _moves
+    _moves += 1
+    if A.top > 8192 and _moves % (A.top // 4):
+        return 0
+    cdef Py_ssize_t cap = A.capacity, top = A.top
+    _moved(<void**>&A.nodes, top, cap, sizeof(Node))
+    _moved(<void**>&A.consts, top, cap, sizeof(double))
+    _moved(<void**>&A.handles, top, cap, sizeof(PyObject*))
+    _moved(<void**>&A.stack, A.pending, cap + 1, sizeof(int32_t))
+    _moved(<void**>&A.freemap, (top + 63) // 64, (cap + 63) // 64, sizeof(uint64_t))
+    return 0
+
+
+cdef void _trim(Arena* A, Py_ssize_t at_least) noexcept:
+    """Give memory back once most of an arena of at least `at_least` slots
+    is free: the free slots at the top leave the free list, and the arrays
+    shrink to twice what is left (never below what is in use)."""
+    cdef Py_ssize_t top = A.top, cap, removed = 0
+    if A.capacity < at_least or <Py_ssize_t>A.live * 8 > A.capacity:
+        return
+    while top > 1 and A.freemap[(top - 1) >> 6] >> ((top - 1) & 63) & 1:
+        top -= 1
+        A.freemap[top >> 6] &= ~((<uint64_t>1) << (top & 63))
+        removed += 1
+    cap = FIRST_CAPACITY
+    while cap < 2 * top:
+        cap *= 2
+    if 4 * cap > A.capacity:
+        # Not worth a copy: leave the slots free, and the arena as it is.
+        while removed > 0:
+            A.freemap[top >> 6] |= (<uint64_t>1) << (top & 63)
+            top += 1
+            removed -= 1
+        return
+    A.top = <int32_t>top
+    A.nfree -= <int32_t>removed
+    # Shrinking in place cannot fail for want of memory; if it does, the
+    # block simply stays as large as it was.
+    _shrink(<void**>&A.nodes, cap * sizeof(Node))
+    _shrink(<void**>&A.consts, cap * sizeof(double))
+    _shrink(<void**>&A.handles, cap * sizeof(PyObject*))
+    _shrink(<void**>&A.stack, (cap + 1) * sizeof(int32_t))
+    _shrink(<void**>&A.freemap, ((cap + 63) // 64) * sizeof(uint64_t))
+    A.capacity = <int32_t>cap
+
+
+cdef void _shrink(void** p, size_t nbytes) noexcept:
+    cdef void* q = realloc(p[0], nbytes)
+    if q != NULL:
+        p[0] = q
 
 
 cdef inline bint _drop_kept(Arena* A, int32_t c) noexcept:
@@ -144,6 +220,37 @@ cdef int32_t _release_run(Arena* A) noexcept:
     return out
 
 
+cdef inline void _free_slot(Arena* A, int32_t j) noexcept:
+    A.nodes[j].op = OP_FREE
+    A.freemap[j >> 6] |= (<uint64_t>1) << (j & 63)
+    if (j >> 6) < A.free_word:
+        A.free_word = j >> 6
+    A.nfree += 1
+    A.live -= 1
+
+
+cdef inline bint _stays(Node* N, int32_t c, int32_t uses) noexcept:
+    """Whether child c (-1: none) outlives losing `uses` references, with
+    nothing more to do (no kept handle to let go)."""
+    return c < 0 or (N[c].refs > uses and not (N[c].flags & NODE_KEEP))
+
+
+cdef inline bint _release_alone(Arena* A, int32_t i) noexcept:
+    """The common case of a release, done directly: a node whose children
+    all outlive it (an op's result dropped while its operands live on).
+    False, changing nothing, if it is not that case."""
+    cdef Node* N = A.nodes
+    cdef int32_t a = N[i].a, b = N[i].b
+    if not (_stays(N, a, 1 + (a == b)) and _stays(N, b, 1 + (a == b))):
+        return False
+    if a >= 0:
+        N[a].refs -= 1
+    if b >= 0:
+        N[b].refs -= 1
+    _free_slot(A, i)
+    return True
+
+
 cdef void arena_release(Arena* A, int32_t idx) noexcept:
     """Free node `idx` (refs just reached 0) and every node only it kept alive.
 
@@ -152,6 +259,8 @@ cdef void arena_release(Arena* A, int32_t idx) noexcept:
     that frees more nodes only queues them for the running loop.
     """
     cdef int32_t c
+    if not A.releasing and _release_alone(A, idx):
+        return
     A.stack[A.pending] = idx
     A.pending += 1
     if A.releasing:
@@ -164,6 +273,10 @@ cdef void arena_release(Arena* A, int32_t idx) noexcept:
         # The last reference to c's kept handle, held by a freed parent:
         # freeing the handle (Python code) drops its own reference to c.
         Py_DECREF_PTR(A.handles[c])
+    # Graphs of millions of nodes give their memory back when freed (a
+    # training loop rebuilding a smaller graph every step would only grow
+    # the arena again: arena_trim() does it on demand).
+    _trim(A, AUTO_TRIM)
     A.releasing = False
 
 
@@ -185,6 +298,19 @@ def arena_stats():
         "bytes": <size_t>ARENA.capacity * (NODE_BYTES + AUX_BYTES),
         "node_bytes": NODE_BYTES,
     }
+
+
+def arena_trim():
+    """Give back the memory of a mostly free arena now (it happens by itself
+    when a graph of millions of nodes is freed); returns the capacity after.
+
+    >>> from micrograd_c.arena import arena_trim
+    >>> arena_trim() >= 1024
+    True
+    """
+    if not ARENA.releasing:
+        _trim(&ARENA, 16 * FIRST_CAPACITY)
+    return ARENA.capacity
 
 
 def set_max_capacity(limit=None):

@@ -33,7 +33,7 @@ from libc.string cimport memcpy, memset
 
 from micrograd_c.arena cimport mg_node_backward
 from micrograd_c.arena cimport (
-    NODE_ORDERED, NODE_PYBACK, NODE_INT_GRAD, node_incref, node_decref, checked_bytes)
+    MG_MOVING_ARENA, NODE_ORDERED, NODE_PYBACK, NODE_INT_GRAD, node_incref, node_decref, checked_bytes)
 
 from micrograd_c.arena cimport NODE_TAPE_ROOT
 
@@ -75,15 +75,31 @@ cdef int _grow(void** p, Py_ssize_t count, size_t size) except -1:
 
 
 cdef int _reserve(Arena* A) except -1:
-    """Scratch for traversals of every slot the arena has."""
-    cdef Py_ssize_t cap = A.capacity
-    if S.cap >= cap:
+    """Scratch for traversals of every slot the arena has (shrunk again when
+    the arena was; moved to fresh memory in the stress mode, see arena.pxd)."""
+    cdef Py_ssize_t cap = A.capacity, keep
+    if S.cap >= cap and S.cap <= 4 * cap and not MG_MOVING_ARENA:
         return 0
+    keep = min(S.cap, cap)
+    if MG_MOVING_ARENA:
+        _refresh(<void**>&S.stack, 3 * cap + 1, sizeof(int32_t))
+        _refresh(<void**>&S.topo, cap, sizeof(int32_t))
     _grow(<void**>&S.stack, 3 * cap + 1, sizeof(int32_t))
     _grow(<void**>&S.topo, cap, sizeof(int32_t))
     _grow(<void**>&S.marks, cap, sizeof(uint32_t))
-    memset(S.marks + S.cap, 0, <size_t>(cap - S.cap) * sizeof(uint32_t))
+    memset(S.marks + keep, 0, <size_t>(cap - keep) * sizeof(uint32_t))
     S.cap = cap
+    return 0
+
+
+cdef int _refresh(void** p, Py_ssize_t count, size_t size) except -1:
+    """The stress mode: a scratch buffer (no contents to keep) to fresh
+    memory, the old one freed."""
+    cdef void* q = malloc(checked_bytes(count, size))
+    if q == NULL:
+        raise MemoryError("micrograd: cannot allocate traversal scratch")
+    free(p[0])
+    p[0] = q
     return 0
 
 

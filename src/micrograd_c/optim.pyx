@@ -11,7 +11,7 @@ from libc.math cimport sqrt, pow
 from libc.stdint cimport int32_t
 from libc.string cimport memset
 
-from micrograd_c.arena cimport Arena, Node, get_arena, NODE_INT_DATA, NODE_INT_GRAD
+from micrograd_c.arena cimport Arena, Node, get_arena, checked_bytes, NODE_INT_DATA, NODE_INT_GRAD
 from micrograd_c.value cimport Value, to_double, node_of
 
 cdef Arena* A = get_arena()
@@ -31,12 +31,20 @@ cdef double _hyper(object x, str name, double low, bint low_open,
 
 
 cdef class Optimizer:
-    """Base: holds the parameters (a tuple of Values), the learning rate and
-    the weight decay. Steps find each parameter's node through its Value, so
-    they follow a Value even if it is re-initialised."""
+    """Base: holds the parameters (a tuple of Values), the learning rate, the
+    weight decay and the per-parameter state (`slots` zeroed doubles per
+    parameter, made together with the parameter count, so that calling
+    __init__ again can never leave them out of step). Steps find each
+    parameter's node through its Value, so they follow a Value even if it is
+    re-initialised."""
     cdef tuple _params
     cdef Py_ssize_t n
     cdef double _lr, _weight_decay
+    cdef double* state      # `slots` arrays of n doubles, one after the other
+    cdef int slots
+
+    def __dealloc__(self):
+        PyMem_Free(self.state)
 
     @property
     def lr(self):
@@ -67,6 +75,9 @@ cdef class Optimizer:
             node_of(p)
         if len(set(map(id, params))) != len(params):
             raise ValueError("params contain the same Value twice")
+        cdef double* state = _zeros(len(params) * max(self.slots, 1))
+        PyMem_Free(self.state)
+        self.state = state
         self._params = params
         self.n = len(params)
 
@@ -89,10 +100,11 @@ cdef class Optimizer:
 
 
 cdef double* _zeros(Py_ssize_t n) except NULL:
-    cdef double* p = <double*>PyMem_Malloc(max(n, 1) * sizeof(double))
+    cdef size_t nbytes = checked_bytes(n, sizeof(double))
+    cdef double* p = <double*>PyMem_Malloc(nbytes)
     if p == NULL:
         raise MemoryError()
-    memset(p, 0, max(n, 1) * sizeof(double))
+    memset(p, 0, nbytes)
     return p
 
 
@@ -116,19 +128,15 @@ cdef class SGD(Optimizer):
     0.95
     """
     cdef double _momentum
-    cdef double* buf
+
+    def __cinit__(self):
+        self.slots = 1                  # the momentum buffer
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
         Optimizer.__init__(self, params)
-        PyMem_Free(self.buf)
-        self.buf = NULL
-        self.buf = _zeros(self.n)
-
-    def __dealloc__(self):
-        PyMem_Free(self.buf)
 
     @property
     def momentum(self):
@@ -151,8 +159,8 @@ cdef class SGD(Optimizer):
             if wd != 0.0:
                 g = g + wd * p.data
             if mom != 0.0:
-                self.buf[k] = mom * self.buf[k] + g
-                g = self.buf[k]
+                self.state[k] = mom * self.state[k] + g
+                g = self.state[k]
             p.data -= lr * g
             p.flags &= ~NODE_INT_DATA
 
@@ -160,7 +168,7 @@ cdef class SGD(Optimizer):
         """The optimizer's state: hyperparameters and momentum buffers."""
         return {"type": "SGD", "lr": self._lr, "momentum": self._momentum,
                 "weight_decay": self._weight_decay,
-                "buf": [self.buf[k] for k in range(self.n)]}
+                "buf": [self.state[k] for k in range(self.n)]}
 
     def load_state_dict(self, state):
         """Restore what state_dict() returned (same number of parameters)."""
@@ -171,7 +179,7 @@ cdef class SGD(Optimizer):
         weight_decay = _hyper(state["weight_decay"], "weight_decay", 0.0, False)
         self._lr, self._momentum, self._weight_decay = lr, momentum, weight_decay
         for k in range(self.n):
-            self.buf[k] = buf[k]
+            self.state[k] = buf[k]
 
 
 cdef class Adam(Optimizer):
@@ -191,9 +199,10 @@ cdef class Adam(Optimizer):
     ``lr`` and ``weight_decay`` are settable at any time.
     """
     cdef double beta1, beta2, _eps
-    cdef double* m
-    cdef double* v
     cdef long long _t
+
+    def __cinit__(self):
+        self.slots = 2                  # the moments m, then v
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0.0):
@@ -207,16 +216,7 @@ cdef class Adam(Optimizer):
         self._eps = _hyper(eps, "eps", 0.0, True)
         self.weight_decay = weight_decay
         Optimizer.__init__(self, params)
-        PyMem_Free(self.m)
-        PyMem_Free(self.v)
-        self.m = self.v = NULL
-        self.m = _zeros(self.n)
-        self.v = _zeros(self.n)
         self._t = 0
-
-    def __dealloc__(self):
-        PyMem_Free(self.m)
-        PyMem_Free(self.v)
 
     @property
     def t(self):
@@ -238,6 +238,8 @@ cdef class Adam(Optimizer):
         cdef Node* p
         cdef Py_ssize_t k
         cdef double g, m_hat, v_hat
+        cdef double* m = self.state
+        cdef double* v = self.state + self.n
         cdef double b1 = self.beta1, b2 = self.beta2
         cdef double lr = self._lr, eps = self._eps, wd = self._weight_decay
         self._t += 1
@@ -248,10 +250,10 @@ cdef class Adam(Optimizer):
             g = p.grad
             if wd != 0.0:
                 g = g + wd * p.data
-            self.m[k] = b1 * self.m[k] + (1.0 - b1) * g
-            self.v[k] = b2 * self.v[k] + (1.0 - b2) * g * g
-            m_hat = self.m[k] / c1
-            v_hat = self.v[k] / c2
+            m[k] = b1 * m[k] + (1.0 - b1) * g
+            v[k] = b2 * v[k] + (1.0 - b2) * g * g
+            m_hat = m[k] / c1
+            v_hat = v[k] / c2
             p.data -= lr * m_hat / (sqrt(v_hat) + eps)
             p.flags &= ~NODE_INT_DATA
 
@@ -260,8 +262,8 @@ cdef class Adam(Optimizer):
         return {"type": "Adam", "lr": self._lr, "betas": [self.beta1, self.beta2],
                 "eps": self._eps, "weight_decay": self._weight_decay,
                 "t": self._t,
-                "m": [self.m[k] for k in range(self.n)],
-                "v": [self.v[k] for k in range(self.n)]}
+                "m": [self.state[k] for k in range(self.n)],
+                "v": [self.state[self.n + k] for k in range(self.n)]}
 
     def load_state_dict(self, state):
         """Restore what state_dict() returned (same number of parameters)."""
@@ -269,8 +271,8 @@ cdef class Adam(Optimizer):
         m = [float(x) for x in state["m"]]
         v = [float(x) for x in state["v"]]
         t = state["t"]
-        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
-            raise ValueError(f"Adam state: t must be an int >= 0, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= 2 ** 62:
+            raise ValueError(f"Adam state: t must be an int in [0, 2**62], got {t!r}")
         b1, b2 = state["betas"]
         lr = _hyper(state["lr"], "lr", 0.0, False)
         beta1 = _hyper(b1, "betas[0]", 0.0, False, 1.0)
@@ -281,8 +283,8 @@ cdef class Adam(Optimizer):
         self._lr, self.beta1, self.beta2 = lr, beta1, beta2
         self._eps, self._weight_decay, self._t = eps, weight_decay, t
         for k in range(self.n):
-            self.m[k] = m[k]
-            self.v[k] = v[k]
+            self.state[k] = m[k]
+            self.state[self.n + k] = v[k]
 
 
 def _check_state(state, str kind, Py_ssize_t n, tuple arrays):

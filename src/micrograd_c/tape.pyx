@@ -275,10 +275,18 @@ cdef class Tape:
             self.recording = False
             _unpin_recorded()
 
-    def stop(self):
-        """Stop recording; the tape can then be replayed (unless python_op)."""
+    def stop(self, outputs=None):
+        """Stop recording; the tape can then be replayed (unless python_op).
+
+        With ``outputs`` (an iterable of Values), only the recorded nodes
+        they depend on are kept: nodes that other code running meanwhile in
+        this thread made (a gc callback, a ``__del__``) are let go.
+        """
         if not self.recording:
             raise RuntimeError("stop() without start()")
+        cdef list outs = None
+        if outputs is not None:
+            outs = [(<Value>v).idx for v in outputs if isinstance(v, Value)]
         _end_recording()
         self.recording = False
         cdef Py_ssize_t n = R.n
@@ -295,9 +303,43 @@ cdef class Tape:
             raise
         self.n = n
         R.n = 0
+        if outs is not None:
+            self._keep_only_below(outs)
         self._compile()
         self.closed = True
         self.python_op = self._find_python_op()
+
+    cdef int _keep_only_below(self, list outs) except -1:
+        """Drop (unpin) the recorded nodes that no output depends on."""
+        cdef uint32_t epoch
+        cdef uint32_t* mark = visit_marks(A, &epoch)
+        cdef Py_ssize_t k, kept = 0, ndropped = 0
+        cdef int32_t i
+        cdef int32_t* dropped = <int32_t*>PyMem_Malloc(checked_bytes(self.n, sizeof(int32_t)))
+        if dropped == NULL:
+            raise MemoryError()
+        for i in outs:                  # no Python code runs until the unpinning
+            if i > 0:
+                mark[i] = epoch
+        for k in range(self.n - 1, -1, -1):     # creation order is topological
+            i = self.nodes[k]
+            if mark[i] == epoch:
+                if A.nodes[i].a >= 0:
+                    mark[A.nodes[i].a] = epoch
+                if A.nodes[i].b >= 0:
+                    mark[A.nodes[i].b] = epoch
+        for k in range(self.n):
+            i = self.nodes[k]
+            if mark[i] == epoch:
+                self.nodes[kept] = i
+                kept += 1
+            else:
+                dropped[ndropped] = i
+                ndropped += 1
+        self.n = kept
+        self._unpin(dropped, ndropped)  # may run Python code: nothing held
+        PyMem_Free(dropped)
+        return 0
 
     cdef int _compile(self) except -1:
         """Sort the recorded nodes into leaves and instructions."""
@@ -612,7 +654,7 @@ import array as _array_module
 import numbers as _numbers
 
 cdef extern from "Python.h":
-    int Py_EnterRecursiveCall(const char* where) except -1
+    int Py_EnterRecursiveCall(const char* where) except 1   # nonzero: RecursionError set
     void Py_LeaveRecursiveCall()
 
 cdef object _LIST = "list", _TUPLE = "tuple", _DICT = "dict", _FLOAT = "float"

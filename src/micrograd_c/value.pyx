@@ -149,6 +149,79 @@ cdef extern from *:
         return 0;
     }
 
+    /* Whether a type is unchanged since it had version tag `tag` (CPython
+       gives a type a new tag whenever one of its attributes changes). */
+    static unsigned int mg_type_tag(PyTypeObject *t)
+    {
+        return (t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) ? t->tp_version_tag : 0;
+    }
+
+    static void mg_set_attr_slots(PyTypeObject *t, void *get, void *set)
+    {
+        t->tp_getattro = get ? (getattrofunc)get : PyObject_GenericGetAttr;
+        t->tp_setattro = (setattrofunc)set;
+    }
+
+    /* Handles of Value itself, made and freed the short way: a free list
+       of their own, never seen by the cyclic GC. A handle with anything more
+       (attributes, weak references, GC tracking, a subclass) or freed while
+       an exception is set goes through Cython's generic deallocator. */
+    #define MG_HANDLE_FREELIST 4096
+    static PyObject *mg_handles_free[MG_HANDLE_FREELIST];
+    static int mg_nhandles_free = 0;
+    static PyTypeObject *mg_value_type = NULL;
+    static destructor mg_generic_dealloc = NULL;
+    static void (*mg_release_node)(PyObject *) = NULL;
+    static Py_ssize_t mg_weak_offset = 0, mg_none_offset = 0;
+
+    static PyObject *mg_value_new(void)
+    {
+        PyObject *o;
+        PyTypeObject *t = mg_value_type;
+        if (mg_nhandles_free > 0) {
+            o = mg_handles_free[--mg_nhandles_free];
+            memset((char *)o + sizeof(PyObject), 0, t->tp_basicsize - sizeof(PyObject));
+            (void)PyObject_INIT(o, t);
+        } else {
+            o = t->tp_alloc(t, 0);
+            if (o == NULL) return NULL;
+            PyObject_GC_UnTrack(o);
+        }
+        Py_INCREF(Py_None);
+        *(PyObject **)((char *)o + mg_none_offset) = Py_None;
+        return o;
+    }
+
+    static void mg_value_dealloc(PyObject *o)
+    {
+        if (Py_TYPE(o) != mg_value_type || PyObject_GC_IsTracked(o)
+                || mg_attrs_get(o) != NULL
+                || *(PyObject **)((char *)o + mg_weak_offset) != NULL
+                || PyErr_Occurred() != NULL) {
+            mg_generic_dealloc(o);
+            return;
+        }
+        Py_SET_REFCNT(o, 1);            /* alive while its node goes */
+        mg_release_node(o);
+        Py_SET_REFCNT(o, 0);
+        Py_CLEAR(*(PyObject **)((char *)o + mg_none_offset));
+        if (mg_nhandles_free < MG_HANDLE_FREELIST)
+            mg_handles_free[mg_nhandles_free++] = o;
+        else
+            PyObject_GC_Del(o);
+    }
+
+    static void mg_handles_init(PyTypeObject *t, void *release, Py_ssize_t weak_offset,
+                                Py_ssize_t none_offset)
+    {
+        mg_value_type = t;
+        mg_release_node = (void (*)(PyObject *))release;
+        mg_weak_offset = weak_offset ? weak_offset : t->tp_weaklistoffset;
+        mg_none_offset = none_offset;
+        mg_generic_dealloc = t->tp_dealloc;
+        t->tp_dealloc = mg_value_dealloc;
+    }
+
     static PyObject *mg_new_getset(PyTypeObject *t, const char *name,
                                    getter get, setter set, const char *doc)
     {
@@ -163,6 +236,13 @@ cdef extern from *:
     PyObject* mg_attrs_get(object o)
     void mg_attrs_put(object o, object d)
     void mg_attrs_clear(object o)
+    object mg_value_new()
+    void mg_handles_init(PyTypeObject* t, void* release, Py_ssize_t weak_offset,
+                         Py_ssize_t none_offset)
+    unsigned int mg_type_tag(PyTypeObject* t)
+    void mg_set_attr_slots(PyTypeObject* t, void* get, void* set)
+    PyObject* _PyType_Lookup(PyTypeObject* t, object name)
+    object PyObject_GenericGetAttr(object o, object name)
     object mg_new_getset(PyTypeObject* t, const char* name, void* get, void* set,
                          const char* doc)
 
@@ -253,9 +333,21 @@ cdef inline uint16_t int_flag(bint is_int) noexcept:
 cdef inline Value _new_handle():
     """A blank handle, untracked by the cyclic GC (it holds nothing yet).
     Allocating may run Python code."""
-    cdef Value v = Value.__new__(Value)
-    PyObject_GC_UnTrack(<PyObject*>v)
-    return v
+    return <Value>mg_value_new()
+
+
+cdef void _release_node(PyObject* o) noexcept:
+    """A handle's node loses the handle (the handle is being freed)."""
+    cdef Value v = <Value>o
+    cdef int32_t i = v.idx
+    if i > 0:
+        # A kept handle is freed only once its node has no other
+        # references: the node goes with it.
+        A.nodes[i].flags &= ~(NODE_KEEP | NODE_PYBACK)
+        if A.handles[i] == o:
+            A.handles[i] = NULL
+        v.idx = 0
+        node_decref(A, i)
 
 
 cdef inline void _attach(Value v, int32_t i) noexcept:
@@ -474,9 +566,20 @@ cdef object _binary(int op, Value self, object other):
     cdef int32_t j
     cdef double x
     cdef bint xi
+    if type(other) is Value:                    # the common case, directly
+        return _build2(op, node_of(self), node_of(other))
     if not _operand(other, &j, &x, &xi):
         return NotImplemented
     return _build(op, node_of(self), 0.0, False, j, x, xi, 0.0, 0)
+
+
+cdef Value _build2(int op, int32_t a, int32_t b):
+    """_build for an op over two nodes."""
+    cdef Value v = _new_handle()
+    arena_reserve(A, 1)
+    cdef double r = _fwd(op, A.nodes[a].data, A.nodes[b].data, 0.0)
+    _attach(v, node_put(A, op, r, a, b, 0.0, 0))
+    return v
 
 
 cdef object _unary(object self, int op):
@@ -628,6 +731,9 @@ cdef class Value:
         if type(self) is Value and mg_attrs_get(self) == NULL:
             PyObject_GC_UnTrack(<PyObject*>self)    # holds nothing (yet)
         _attach(self, i)
+        for c in _children_of(i):       # handed to this node, as micrograd's _prev holds them
+            if A.handles[c] != NULL:
+                _keep(c)
         d = attrs_of(self)
         if d:                              # re-made: the old node's own attributes go
             d.pop("_backward", None)
@@ -640,24 +746,8 @@ cdef class Value:
             _adopt_attrs(self, False)
 
     def __dealloc__(self):
-        cdef int32_t i = self.idx
-        if i > 0:
-            # A kept handle is freed only once its node has no other
-            # references: the node goes with it.
-            A.nodes[i].flags &= ~(NODE_KEEP | NODE_PYBACK)
-            if A.handles[i] == <PyObject*>self:
-                A.handles[i] = NULL
-            self.idx = 0
-            node_decref(A, i)
+        _release_node(<PyObject*>self)
         mg_attrs_clear(self)                # may run Python code: last
-
-    def __setattr__(self, name, value):
-        PyObject_GenericSetAttr(self, name, value)
-        if mg_attrs_get(self) != NULL:
-            _adopt_attrs(self, False)     # `_backward` has its own setter
-
-    def __delattr__(self, name):
-        PyObject_GenericDelAttr(self, name, NULL)
 
     def __reduce_ex__(self, protocol):
         d = attrs_of(self)
@@ -867,6 +957,66 @@ cdef class Value:
         return _build(OP_POWV, NUMBER, x, xi, node_of(self), 0.0, False, 0.0, 0)
 
 
+# --- attribute access -------------------------------------------------------------
+# `.data` and `.grad` are what training loops touch most (`p.data -= lr *
+# p.grad` for every parameter, every step), so Value has its own
+# tp_getattro and tp_setattro: for these two names on a Value itself (not a
+# subclass, which may redefine them) whose class still has its own `data`
+# and `grad` (Python's type version tag says nothing changed since that was
+# checked), they read and write the node directly; everything else goes the
+# generic way.
+
+cdef object _DATA = "data", _GRAD = "grad"
+cdef PyObject* _DATA_DESCR = NULL
+cdef PyObject* _GRAD_DESCR = NULL
+cdef unsigned int _checked_tag = 0
+
+
+cdef bint _fast_attrs() noexcept:
+    """Whether `data` and `grad` of a plain Value are still the class's own."""
+    global _checked_tag
+    cdef PyTypeObject* t = <PyTypeObject*>Value
+    cdef unsigned int tag = mg_type_tag(t)
+    if tag != 0 and tag == _checked_tag:
+        return True
+    if _PyType_Lookup(t, _DATA) != _DATA_DESCR or _PyType_Lookup(t, _GRAD) != _GRAD_DESCR:
+        return False                    # (the lookups give the class a fresh tag)
+    _checked_tag = mg_type_tag(t)
+    return _checked_tag != 0
+
+
+cdef object _getattro(object self, object name):
+    cdef Node* n
+    if type(self) is Value and (name is _DATA or name is _GRAD) and _fast_attrs():
+        n = &A.nodes[node_of(self)]
+        if name is _DATA:
+            return as_python(n.data, n.flags & NODE_INT_DATA)
+        return as_python(n.grad, n.flags & NODE_INT_GRAD)
+    return PyObject_GenericGetAttr(self, name)
+
+
+cdef int _setattro(object self, object name, PyObject* value) except -1:
+    cdef bint is_int
+    cdef double x
+    cdef Node* n
+    if value == NULL:
+        return PyObject_GenericDelAttr(self, name, NULL)
+    if type(self) is Value and (name is _DATA or name is _GRAD) and _fast_attrs():
+        x = number(<object>value, name, &is_int)
+        n = &A.nodes[_writable(<Value>self)]
+        if name is _DATA:
+            n.data = x
+            n.flags = (n.flags & ~NODE_INT_DATA) | int_flag(is_int)
+        else:
+            n.grad = x
+            n.flags = (n.flags & ~NODE_INT_GRAD) | (NODE_INT_GRAD if is_int else 0)
+        return 0
+    PyObject_GenericSetAttr(self, name, <object>value)
+    if mg_attrs_get(self) != NULL:
+        _adopt_attrs(<Value>self, False)    # `_backward` has its own setter
+    return 0
+
+
 # --- the class opened up --------------------------------------------------------
 
 cdef object _get_dict(object self, void* context):
@@ -898,9 +1048,27 @@ cdef PyTypeObject* _T = <PyTypeObject*>Value
 cdef Py_ssize_t _dict_offset_of(Value probe):
     return <char*>&probe.attrs - <char*><PyObject*>probe
 
+cdef Py_ssize_t _none_offset_of(Value probe):
+    """Where the _gc_capable field lies (Cython gives no way to take its
+    address): found by putting a marker there."""
+    marker = object()
+    probe._gc_capable = marker
+    cdef PyObject** words = <PyObject**>(<PyObject*>probe)
+    cdef Py_ssize_t k
+    for k in range((<PyTypeObject*>Value).tp_basicsize // sizeof(PyObject*)):
+        if words[k] == <PyObject*>marker:
+            probe._gc_capable = None
+            return k * sizeof(PyObject*)
+    raise SystemError("micrograd_c.value: cannot find a Value field")
+
 cdef Py_ssize_t _dict_offset = _dict_offset_of(Value.__new__(Value))
 mg_install_op_methods(_T, <void*>_unary, _doc_ptrs)
 mg_open_type(_T, "micrograd.engine.Value", <void*>_visit_kept_children, _dict_offset,
              mg_new_getset(_T, "__dict__", <void*>_get_dict, <void*>_set_dict,
                            "The Value's attributes (label, _backward, yours)."))
 Value.label = ''      # the default of micrograd's lecture Value (vars(v)['label'] when set)
+_DATA_DESCR = _PyType_Lookup(_T, _DATA)
+_GRAD_DESCR = _PyType_Lookup(_T, _GRAD)
+mg_set_attr_slots(_T, NULL, <void*>_setattro)
+mg_handles_init(_T, <void*>_release_node, 0,
+                _none_offset_of(Value.__new__(Value)))
