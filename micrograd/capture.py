@@ -165,7 +165,7 @@ class CompiledFunction:
         except BaseException:
             tape.abort()
             raise
-        tape.stop()
+        tape.stop(list(_values_in(out)))     # what the outputs depend on, only
         return tape, out
 
     def _record(self, key, args, kwargs, xs):

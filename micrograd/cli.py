@@ -92,6 +92,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"micrograd {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`micrograd demo | head -3`): stop quietly.
+        # Python would complain again while flushing stdout at exit, so
+        # point stdout at nothing first (as the Python documentation says).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141      # 128 + SIGPIPE, as a shell reports it
 
 
 # ---- micrograd demo ---------------------------------------------------------------

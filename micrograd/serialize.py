@@ -46,6 +46,7 @@ Loading checks everything before it changes anything: on an error the
 module and the optimizer are as they were.
 """
 
+import errno
 import json
 import os
 import secrets
@@ -100,6 +101,8 @@ def save(module, path, optimizer=None):
     to the JSON file ``path``, atomically (see the module documentation).
 
     ``optimizer`` must update parameters of ``module``. Returns nothing.
+    A symbolic link is followed (its target is replaced); a path that is
+    not a regular file (a directory, a FIFO, a device) raises OSError.
 
     >>> import os, tempfile
     >>> from micrograd.nn import MLP
@@ -141,13 +144,19 @@ def load(path, module, optimizer=None):
     if optimizer is not None:
         _check_optimizer(optimizer)
     where = os.fspath(path)
-    with open(where, "r", encoding="utf-8") as f:
-        text = f.read()
+    with open(where, "rb") as f:
+        data = f.read()
     try:
-        doc = json.loads(text)
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where}: not a saved micrograd-c model (not UTF-8 "
+                         f"text: {exc})") from None
     except ValueError as exc:
         raise ValueError(f"{where}: not a saved micrograd-c model (invalid "
                          f"JSON: {exc})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: not a saved micrograd-c model (JSON nested "
+                         f"too deeply)") from None
     _check_header(doc, where)
     _check_architecture(doc, where, module)
     params = doc.get("parameters")
@@ -223,9 +232,21 @@ def _check_architecture(doc, where, module):
 
 
 def _write_atomically(path, text):
-    """Write text (UTF-8) to path through a temporary file and a rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write text (UTF-8) to path through a temporary file and a rename.
+
+    A symbolic link is followed (the file it points to is replaced, the link
+    stays); a path that exists but is not a regular file (a directory, a
+    FIFO, a device) is refused with an OSError, and left alone."""
+    path = os.path.realpath(os.fspath(path))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EEXIST if not stat.S_ISDIR(st.st_mode) else errno.EISDIR,
+                          "not a regular file: micrograd.save will not replace it", path)
+    directory = os.path.dirname(path)
     data = text.encode("utf-8")
     while True:
         tmp = os.path.join(directory, f".{os.path.basename(path)}."

@@ -44,6 +44,15 @@ def examples(n):
     return max(1, n * settings().max_examples // 100)
 
 
+def run_python(code, timeout=300, **kwargs):
+    """Run code in a fresh interpreter, as a user would; its stdout (the
+    run must succeed)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=timeout, **kwargs)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
 # --- engines ----------------------------------------------------------------
 
 

@@ -12,8 +12,6 @@ import gc
 import math
 import pickle
 import random
-import subprocess
-import sys
 import warnings
 import weakref
 
@@ -27,7 +25,7 @@ import micrograd.nn as nn
 from micrograd.capture import TraceWarning
 from micrograd.engine import Value
 
-from conftest import examples, live_nodes, pure_value
+from conftest import examples, live_nodes, pure_value, run_python
 from exprgraph import ENGINE_OPS, PYTHON_OPS, programs, run
 from exprgraph import py_exp, py_tanh as lecture_tanh   # ops as users write them
 
@@ -601,7 +599,4 @@ def test_original_suite_style_usage_in_a_fresh_interpreter():
         "x = Value(-4.0)\nz = 2 * x + 2 + x\nq = z.relu() + z * x\n"
         "h = (z * z).relu()\ny = h + q + q * x\ny.backward()\n"
         "print(y.data, x.grad)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["-20.0", "46.0"]
+    assert run_python(code).split() == ["-20.0", "46.0"]
