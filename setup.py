@@ -18,7 +18,7 @@ MODULES = ["arena", "graph", "value", "kernels", "tape", "optim"]
 # Bit-for-bit agreement with Python's float math: never contract a*b+c into a
 # fused multiply-add, never relax IEEE semantics, and always call libm's pow
 # (gcc otherwise folds pow(x, -1.0) into 1.0/x, which rounds differently).
-compile_args = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fno-builtin-pow"]
+compile_args = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fno-builtin-pow", "-finline-limit=1000"]
 link_args = []
 if os.environ.get("MICROGRAD_C_DEBUG") == "1":
     compile_args = ["-O0", "-g", "-ffp-contract=off", "-fno-builtin-pow"]
@@ -36,7 +36,7 @@ extensions = [
         [f"src/micrograd_c/{name}.pyx"],
         include_dirs=["src"],          # micrograd_c/ops.h, the op table
         define_macros=macros,
-        depends=["src/micrograd_c/ops.h", "src/micrograd_c/node.h"],
+        depends=["src/micrograd_c/ops.h", "src/micrograd_c/node.h", "src/micrograd_c/arena.h"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )

@@ -41,13 +41,30 @@ What is recorded, and what is not:
   it was at record time, as with ``torch.jit.trace``. A number computed from
   ``.data`` and used as a constant (a softmax's max-shift) keeps its recorded
   value: the results then agree with a dynamic run to rounding, not to the
-  bit (for a max-shift the softmax is mathematically the same). Numbers the
+  bit (for a max-shift the softmax is mathematically the same; a ``max``
+  node, ``detach``-ed, recomputes at every replay instead). Numbers the
   function returns (not Values) are returned as recorded.
+- Forward values replay bit for bit. ``backward()`` sweeps the recording in
+  reverse creation order, where a dynamic run may take another topological
+  order: a gradient that sums three or more contributions can then differ
+  from a dynamic run's in the last bits (floating-point addition is not
+  associative), about 1e-16 relative.
   ``compile(fn, check=True)`` runs the function dynamically at every call as
   well and raises ``RuntimeError`` if the graph it builds differs from the
   recording (``check="strict"`` also compares the constants).
 - Replay reuses the recorded nodes: the returned Values are the same objects
   at every call, updated in place. Copy ``.data`` out to keep a value.
+- Index inputs: ints that select Values, such as token ids, are inputs of
+  the recording when their parameter is named in ``index_inputs`` and the
+  function selects with ``micrograd.engine.take(values, i)`` (an embedding
+  row, the target of a cross-entropy): a GPT step then replays across
+  documents of one length. Inside the function such an int arrives as a
+  ``micrograd.engine.Index``, which only ``take`` accepts (used as an int,
+  it would be baked in, so that raises TypeError).
+- Reading ``.data`` of a Value the function computes, or of an input,
+  while it records warns (``TraceWarning``, once per compiled function,
+  naming the line; not with ``check``, which compares every call): the
+  number is baked into the recording.
 - Calling a compiled function while another one records (in this thread,
   or, for a structure not yet recorded, in another) runs it as plain code.
 - Ops written in Python (a node made with ``Value(data, _children, _op)``,
@@ -60,18 +77,68 @@ dropped, re-records an evicted structure, or ``cache_clear()`` is called.
 """
 
 import functools
+import inspect
+import sys
+import threading
 import warnings
 from collections import OrderedDict
 
 from micrograd.engine import Value
 from micrograd_c.tape import Tape, flatten, recording, recording_here, substitute
+from micrograd_c.value import Index, set_recorded_read_hook
 
-__all__ = ["compile", "CompiledFunction", "TraceWarning"]
+__all__ = ["compile", "CompiledFunction", "TraceWarning", "Index"]
 
 
 class TraceWarning(UserWarning):
     """A compiled function does something a recording cannot replay
     faithfully (as ``torch.jit.TracerWarning``)."""
+
+
+# The compiled function whose recording is in progress in this thread, and
+# where it first read the data of a recorded node.
+_recorder = threading.local()
+
+
+def _on_recorded_read():
+    """A node of the recording in progress had its data read (a Value made
+    inside the function, or one of its inputs): the number read is baked
+    into the recording. Keep the first place it happens, for the warning
+    given when the recording ends."""
+    fn = getattr(_recorder, "fn", None)
+    if fn is None or fn._warned_read or fn.check or getattr(_recorder, "read", None):
+        return
+    frame = sys._getframe(1)
+    _recorder.read = (frame.f_code.co_filename, frame.f_lineno, frame.f_globals)
+
+
+def _warn_recorded_read(fn, read):
+    """The TraceWarning for a read of recorded data, at the line that read it."""
+    fn._warned_read = True
+    filename, lineno, module_globals = read
+    warnings.warn_explicit(
+        f"compiled function {fn._name()!r} reads the data of a Value it computes "
+        f"(or of an input) while it is recorded: the number is baked into the "
+        f"recording, so replays with other inputs keep its branch or its value. "
+        f"compile(..., check=True) checks every call; or leave the reading out "
+        f"of the compiled function", TraceWarning, filename, lineno,
+        module=module_globals.get("__name__"), module_globals=module_globals)
+
+
+set_recorded_read_hook(_on_recorded_read)
+
+
+def _as_indices(obj):
+    """obj with every int (not bool) in it, through lists and tuples, an
+    Index (an index input)."""
+    t = type(obj)
+    if t is int:
+        return Index(obj)
+    if t is list:
+        return [_as_indices(x) for x in obj]
+    if t is tuple:
+        return tuple(_as_indices(x) for x in obj)
+    return obj
 
 
 def _copy_out(out):
@@ -113,10 +180,11 @@ class CompiledFunction:
     replayed in C afterwards. Made by ``micrograd.compile``; see the module
     documentation for what is recorded.
 
-    Attributes: ``check`` (False, True or "strict"), ``cache_size``.
+    Attributes: ``check`` (False, True or "strict"), ``cache_size``,
+    ``index_inputs``.
     """
 
-    def __init__(self, fn, check=False, cache_size=8):
+    def __init__(self, fn, check=False, cache_size=8, index_inputs=()):
         if not callable(fn):
             raise TypeError(f"compile() needs a function, not {type(fn).__name__!r}")
         if check not in (False, True, "strict"):
@@ -124,13 +192,39 @@ class CompiledFunction:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) \
                 or cache_size < 1:
             raise ValueError(f"cache_size must be an int >= 1, got {cache_size!r}")
+        if isinstance(index_inputs, str):
+            index_inputs = (index_inputs,)
+        index_inputs = tuple(index_inputs)
+        self._signature = None
+        if index_inputs:
+            try:
+                self._signature = inspect.signature(fn)
+            except (TypeError, ValueError):
+                raise TypeError(f"index_inputs needs a function with a signature, "
+                                f"not {fn!r}") from None
+            unknown = [n for n in index_inputs if n not in self._signature.parameters]
+            if unknown:
+                raise ValueError(f"index_inputs names no parameter of {fn!r}: "
+                                 f"{', '.join(map(repr, unknown))}")
         self.fn = fn
         self.check = check
         self.cache_size = cache_size
+        self.index_inputs = index_inputs
         self._cache = OrderedDict()
+        self._warned_read = False
         functools.update_wrapper(self, fn)
 
+    def _mark_indices(self, args, kwargs):
+        """The call's arguments with the ints of the index inputs as Index objects."""
+        bound = self._signature.bind(*args, **kwargs)
+        for name in self.index_inputs:
+            if name in bound.arguments:
+                bound.arguments[name] = _as_indices(bound.arguments[name])
+        return bound.args, bound.kwargs
+
     def __call__(self, *args, **kwargs):
+        if self.index_inputs:
+            args, kwargs = self._mark_indices(args, kwargs)
         key, xs = flatten(args, kwargs)
         rec = None if recording_here() else self._cache.get(key)
         if rec is None:
@@ -160,11 +254,14 @@ class CompiledFunction:
         tape = Tape()
         tape.set_inputs(inputs)
         tape.start()
+        _recorder.fn, _recorder.read = self, None
         try:
             out = self._run_dynamic(args, kwargs, xs, inputs)
         except BaseException:
             tape.abort()
             raise
+        finally:
+            _recorder.fn = None
         tape.stop(list(_values_in(out)))     # what the outputs depend on, only
         return tape, out
 
@@ -179,6 +276,8 @@ class CompiledFunction:
                 f"plain code for these arguments", TraceWarning, stacklevel=3)
             rec = _Recording(None, None, keys)
         else:
+            if _recorder.read is not None:       # an error filter raises: nothing kept
+                _warn_recorded_read(self, _recorder.read)
             tape.register_roots(list(_values_in(out)))
             rec = _Recording(tape, out, keys)
         self._cache[key] = rec
@@ -218,13 +317,17 @@ class CompiledFunction:
         return f"<compiled {self._name()!r}>"
 
 
-def compile(fn=None, *, check=False, cache_size=8):
+def compile(fn=None, *, check=False, cache_size=8, index_inputs=()):
     """Record the graph ``fn`` builds and replay it in C on later calls.
 
     Use as ``@micrograd.compile``, ``@micrograd.compile(check=True)`` or
-    ``micrograd.compile(fn, cache_size=4)``. See the ``micrograd.compile``
-    module documentation (``micrograd.capture``) for the rules.
+    ``micrograd.compile(fn, cache_size=4)``. ``index_inputs``: names of
+    parameters whose ints select Values through ``micrograd.engine.take``
+    (token ids): they are inputs of the recording, not structure. See the
+    ``micrograd.compile`` module documentation (``micrograd.capture``) for
+    the rules.
     """
-    if fn is None:
-        return lambda f: CompiledFunction(f, check=check, cache_size=cache_size)
-    return CompiledFunction(fn, check=check, cache_size=cache_size)
+    def make(f):
+        return CompiledFunction(f, check=check, cache_size=cache_size,
+                                index_inputs=index_inputs)
+    return make if fn is None else make(fn)

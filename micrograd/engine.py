@@ -12,8 +12,11 @@ original micrograd's class (same ops, same numbers, same `backward()`).
 
 `dot(ws, xs, start)` is ``sum((w * x for w, x in zip(ws, xs)), start)`` in
 one C call: the same nodes, the same numbers, without the interpreter loop.
+`take(values, i)` is ``values[i]``, and a selection that
+``micrograd.compile`` can replay with other indices (``index_inputs``).
 """
 
-from micrograd_c import Value, dot
+from micrograd_c.kernels import dot
+from micrograd_c.value import Index, Value, take
 
-__all__ = ["Value", "dot"]
+__all__ = ["Value", "dot", "take", "Index"]

@@ -33,7 +33,12 @@ import math
 import numbers
 from typing import Callable, NamedTuple, Optional
 
-__all__ = ["Value"]
+__all__ = ["Value", "take"]
+
+
+def take(values, i):
+    """``values[i]`` (the compiled engine's ``take`` also records it)."""
+    return values[i]
 
 
 def _is_number(x):
@@ -159,12 +164,15 @@ _TANH = _Op("tanh",   lambda x, _: math.tanh(x),         lambda x, _, out, g: ((
 _EXP = _Op("exp",     lambda x, _: math.exp(x),          lambda x, _, out, g: (out * g,))
 _LOG = _Op("log",     lambda x, _: math.log(x),          lambda x, _, out, g: (_c_div(g, x),))
 _SIGMOID = _Op("sigmoid", lambda x, _: _sigmoid(x),      lambda x, _, out, g: ((out * (1.0 - out)) * g,))
+_MAX = _Op("max",     lambda x, y: y if y > x else x,   lambda x, y, out, g: ((0.0 if y > x else g),
+                                                                               (g if y > x else 0.0)))
+_DETACH = _Op("detach", lambda x, _: x,                 None)   # no gradient flows through
 _SIN = _Op("sin",     lambda x, _: math.sin(x),          lambda x, _, out, g: (math.cos(x) * g,))
 _COS = _Op("cos",     lambda x, _: math.cos(x),          lambda x, _, out, g: (-math.sin(x) * g,))
 
 # The unary ops by method name (each becomes a method of Value, below).
 _UNARY = {"relu": _RELU, "tanh": _TANH, "exp": _EXP, "log": _LOG,
-          "sigmoid": _SIGMOID, "sin": _SIN, "cos": _COS}
+          "sigmoid": _SIGMOID, "sin": _SIN, "cos": _COS, "detach": _DETACH}
 
 
 class Value:
@@ -278,6 +286,15 @@ class Value:
         if _is_number(other):
             return self._apply(_MUL, Value._leaf(other))
         return NotImplemented
+
+    def max(self, other):
+        """The larger of self and other, as Python's ``max(self, other)``
+        picks it; the gradient goes to the one picked."""
+        if isinstance(other, Value):
+            return self._apply(_MAX, other)
+        if _is_number(other):
+            return self._apply(_MAX, Value._leaf(other))
+        raise TypeError(f"max() of a Value and a {type(other).__name__!r}")
 
     def __pow__(self, other):
         """``self ** other``: a real exponent c gives ``'**c'``, a Value ``'**'``."""
@@ -404,7 +421,7 @@ class Value:
 def _chain_rule(node):
     # out -> children: child.grad += local derivative * out.grad, in child order.
     kind = node._kind
-    if kind is None:
+    if kind is None or kind.backward is None:
         return
     children = node._children
     y = children[1]._data if len(children) == 2 else node._const

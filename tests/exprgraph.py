@@ -81,6 +81,9 @@ OPS = {
     "div_s": (1, lambda a, b, c: a / c),
     "rdiv_s": (1, lambda a, b, c: c / a),
     "rpow_s": (1, lambda a, b, c: c ** a),
+    "max": (2, lambda a, b, c: a.max(b)),
+    "max_s": (1, lambda a, b, c: a.max(c)),
+    "detach": (1, lambda a, b, c: a.detach() * a),
     "sin": (1, lambda a, b, c: a.sin()),
     "cos": (1, lambda a, b, c: a.cos()),
     "py_tanh": (1, lambda a, b, c: py_tanh(a)),
@@ -211,6 +214,12 @@ class _F:
     def sin(self):
         return _F(math.sin(self.x))
 
+    def max(self, o):
+        return _F(max(self.x, _x(o)))
+
+    def detach(self):
+        return _F(self.x)
+
     def cos(self):
         return _F(math.cos(self.x))
 
@@ -289,6 +298,12 @@ def run_torch(program, torch):
             t = torch.exp(a)
         elif op == "py_mul":
             t = a * b
+        elif op == "max":
+            t = torch.where(b > a, b, a)
+        elif op == "max_s":
+            t = torch.where(float(c) > a, torch.tensor(float(c), dtype=torch.float64), a)
+        elif op == "detach":
+            t = a.detach() * a
         elif op == "sin":
             t = torch.sin(a)
         elif op == "cos":

@@ -6,12 +6,14 @@ fail clearly."""
 import gc
 import math
 import random
+import warnings
 
 import pytest
 
 import micrograd
 from micrograd.data import make_moons
 from micrograd.demo import loss_of_inputs
+from micrograd.capture import TraceWarning
 from micrograd.engine import Value
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam
@@ -56,6 +58,9 @@ def softmax_xent(logits, target):
     return -(exps[target] / total).log()
 
 
+SHIFT_LINE = softmax_xent.__code__.co_firstlineno + 2
+
+
 def test_gpt_like_step_with_data_dependent_constant_agrees_to_1e9():
     rng = random.Random(0)
     vocab, dim = 6, 4
@@ -74,8 +79,13 @@ def test_gpt_like_step_with_data_dependent_constant_agrees_to_1e9():
     compiled = micrograd.compile(step)
     opt = Adam(params, lr=0.05)
     doc = [1, 4, 2, 5, 0, 3]
-    for _ in range(15):
-        loss_c = compiled(doc)            # the ints pick wiring: part of the key
+    for i in range(15):
+        if i == 0:                        # the shift read from .data is baked in
+            with pytest.warns(TraceWarning, match="reads the data") as record:
+                loss_c = compiled(doc)
+            assert [(w.filename, w.lineno) for w in record] == [(__file__, SHIFT_LINE)]
+        else:
+            loss_c = compiled(doc)        # the ints pick wiring: part of the key
         opt.zero_grad()
         loss_c.backward()
         grads_c = [p.grad for p in params]
@@ -148,10 +158,14 @@ def test_check_mode_catches_data_dependent_control_flow():
         return x * 2.0 if x.data > 0 else x.relu()
 
     plain = micrograd.compile(f)
-    assert plain(1.0).data == 2.0
-    assert plain(-1.0).data == -2.0           # baked: the recorded branch
-    checked = micrograd.compile(f, check=True)
-    assert checked(1.0).data == 2.0
+    with pytest.warns(TraceWarning, match=r"check=True") as record:
+        assert plain(1.0).data == 2.0
+    assert len(record) == 1 and record[0].lineno == f.__code__.co_firstlineno + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # once per compiled function
+        assert plain(-1.0).data == -2.0       # baked: the recorded branch
+        checked = micrograd.compile(f, check=True)   # checking: no warning
+        assert checked(1.0).data == 2.0
     assert checked(3.0).data == 6.0
     with pytest.raises(RuntimeError, match="differs from the recording"):
         checked(-1.0)
@@ -161,7 +175,7 @@ def test_strict_check_catches_constants_read_from_data():
     def f(x):
         return x - x.data                     # a constant taken from .data
 
-    lenient = micrograd.compile(f, check=True)
+    lenient = micrograd.compile(f, check=True)    # checks, so no TraceWarning
     lenient(1.0)
     assert lenient(2.0).data == 1.0           # replay keeps the recorded constant
     strict = micrograd.compile(f, check="strict")

@@ -125,7 +125,7 @@ def test_compiled_matches_torch():
     torch = pytest.importorskip("torch")
     seen = set()
 
-    @settings(max_examples=examples(150))
+    @settings(max_examples=examples(250))
     @given(programs())
     def check(program):
         seen.update(step[0] for step in program[1])

@@ -30,23 +30,9 @@
 # Slot 0 is a permanent sentinel: a handle whose index is 0 owns nothing,
 # which is what a freshly allocated (zero-filled) handle holds.
 
-from libc.stdint cimport int32_t, uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from cpython.object cimport PyObject
 
-from micrograd_c.ops cimport OP_LEAF, OP_POW, OP_RELU, mg_int_result
-
-cdef extern from *:
-    """
-    #if defined(_MSC_VER)
-    #include <intrin.h>
-    static inline int mg_ctz64(unsigned long long x) {
-        unsigned long i; _BitScanForward64(&i, x); return (int)i;
-    }
-    #else
-    static inline int mg_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
-    #endif
-    """
-    int mg_ctz64(uint64_t x) nogil
 
 cdef extern from *:
     """
@@ -67,8 +53,8 @@ cdef extern from "Python.h":
     Py_ssize_t Py_REFCNT_PTR "Py_REFCNT"(PyObject* o) nogil
 
 
-cdef extern from "micrograd_c/node.h":
-    # The node struct and its flags (node.h says what each is).
+cdef extern from "micrograd_c/arena.h":
+    # The node struct, its flags and the arena (arena.h says what each is).
     ctypedef struct Node:
         double data
         double grad
@@ -86,32 +72,32 @@ cdef extern from "micrograd_c/node.h":
         NODE_PYBACK
         NODE_KEEP
         NODE_REACHES_PY
+        NODE_RECORDING
+    ctypedef void (*node_hook)(int32_t idx) noexcept
+    ctypedef struct Arena:
+        Node* nodes
+        double* consts
+        PyObject** handles
+        uint64_t* freemap
+        int32_t* stack
+        int32_t capacity
+        int32_t top
+        int32_t nfree
+        int32_t free_word
+        int32_t live
+        int32_t pending
+        bint releasing
+        node_hook on_new
     void mg_node_backward(Node* N, const double* C, int32_t i) nogil
     void mg_backward_op(Node* N, const double* C, int32_t i, int op, int32_t a,
                         int32_t b) nogil
-# Fields few nodes need live in arrays beside the nodes, indexed alike, so
-# the hot struct stays small: Arena.consts (OP_POW's exponent) and
-# Arena.handles (the node's live Value).
-
-
-ctypedef void (*node_hook)(int32_t idx) noexcept
-
-
-ctypedef struct Arena:
-    Node* nodes
-    double* consts      # per slot: the op's constant (OP_POW's exponent)
-    PyObject** handles  # per slot, borrowed: the live Value, or NULL (kept
-                        # NULL whenever the slot has no handle)
-    uint64_t* freemap   # bit i set: slot i is free (below `top`)
-    int32_t* stack      # work stack of the release cascade (capacity + 1)
-    int32_t capacity    # slots allocated in every array above
-    int32_t top         # slots ever handed out (high-water mark)
-    int32_t nfree       # set bits in freemap
-    int32_t free_word   # no freemap word below this one has a set bit
-    int32_t live        # nodes alive, not counting the sentinel
-    int32_t pending     # entries on `stack` waiting to be released
-    bint releasing      # a release cascade is running
-    node_hook on_new    # if set, told of every node made (tape.pyx records)
+    int32_t mg_candidate(const Node* N, int32_t b, int64_t k) nogil
+    void mg_pass_grad(Node* N, int32_t i, int32_t c) nogil
+    # Making nodes (always inlined: every op and kernel does it).
+    int32_t _take_slot "mg_take_slot"(Arena* A) noexcept
+    void node_incref "mg_node_incref"(Arena* A, int32_t i) noexcept
+    int32_t node_put "mg_node_put"(Arena* A, uint8_t op, double data, int32_t a,
+                                   int32_t b, double c, uint16_t flags) noexcept
 
 
 cdef Arena* get_arena() noexcept
@@ -131,34 +117,6 @@ cdef inline int arena_reserve(Arena* A, Py_ssize_t n) except -1:
     return 0
 
 
-cdef inline int32_t _take_slot(Arena* A) noexcept:
-    """The lowest free slot (or a new one at the top), in reserved room.
-    Lowest first, so a graph rebuilt every step lies in memory in creation
-    order, which is the order backward() walks."""
-    cdef int32_t i, w
-    cdef uint64_t bits
-    if A.nfree > 0:
-        w = A.free_word
-        while A.freemap[w] == 0:
-            w += 1
-        bits = A.freemap[w]
-        A.freemap[w] = bits & (bits - 1)
-        A.free_word = w
-        A.nfree -= 1
-        return w * 64 + mg_ctz64(bits)
-    i = A.top
-    A.top += 1
-    return i
-
-
-cdef inline void node_incref(Arena* A, int32_t i) noexcept:
-    """A new reference to node i from a parent or a recording."""
-    cdef Node* n = &A.nodes[i]
-    n.refs += 1
-    if n.flags & NODE_KEEP:
-        Py_INCREF_PTR(A.handles[i])
-
-
 cdef inline void node_decref(Arena* A, int32_t i) noexcept:
     """Drop a reference to node i taken by node_incref (or a handle's own,
     see value.pyx). May run Python code (a kept handle can be freed)."""
@@ -170,50 +128,3 @@ cdef inline void node_decref(Arena* A, int32_t i) noexcept:
         Py_DECREF_PTR(A.handles[i])
 
 
-cdef inline int32_t node_put(Arena* A, uint8_t op, double data, int32_t a,
-                             int32_t b, double c, uint16_t flags) noexcept:
-    """Allocate a node (refs 0, grad the int 0) whose children are `a` and
-    `b` (-1: none), in room made by arena_reserve; it takes a reference on
-    each child. `flags`: NODE_INT_DATA for a leaf holding an int,
-    NODE_INT_CONST for an int exponent; an op's int-ness follows from its
-    children by the table."""
-    cdef int32_t i = _take_slot(A)
-    cdef uint16_t fa = NODE_ORDERED, fb = NODE_ORDERED
-    cdef Node* n
-    if a >= 0:
-        node_incref(A, a)
-        fa = A.nodes[a].flags
-        if a > i:
-            fa &= ~NODE_ORDERED
-    if b >= 0:
-        node_incref(A, b)
-        fb = A.nodes[b].flags
-        if b > i:
-            fb &= ~NODE_ORDERED
-    if (fa | fb) & (NODE_PYBACK | NODE_REACHES_PY):
-        flags |= NODE_REACHES_PY
-    # An int result needs an int child (or, for ReLU, a negative one): the
-    # table's rule is asked only then, so float graphs skip it.
-    if ((fa | fb) & NODE_INT_DATA or (op == OP_RELU and A.nodes[a].data < 0.0)) and \
-            mg_int_result(op, A.nodes[a].data if a >= 0 else 0.0,
-                          A.nodes[b].data if b >= 0 else 0.0, c,
-                          A.nodes[a].flags & NODE_INT_DATA if a >= 0 else 0,
-                          A.nodes[b].flags & NODE_INT_DATA if b >= 0 else 0,
-                          flags & NODE_INT_CONST):
-        flags |= NODE_INT_DATA
-    if flags & NODE_INT_DATA:
-        data += 0.0             # an int has no sign of zero: -0.0 is 0
-    n = &A.nodes[i]
-    n.data = data
-    n.grad = 0.0
-    n.a = a
-    n.b = b
-    n.refs = 0
-    n.op = op
-    n.flags = flags | (fa & fb & NODE_ORDERED) | NODE_INT_GRAD
-    if op == OP_POW:
-        A.consts[i] = c
-    A.live += 1
-    if A.on_new != NULL:
-        A.on_new(i)
-    return i

@@ -28,8 +28,10 @@ enum {
     NODE_PYBACK = 32,   /* its handle may hold a Python `_backward`, which
                            backward() calls instead of the op's row */
     NODE_KEEP = 64,     /* its handle is kept as long as it lives (arena.pxd) */
-    NODE_REACHES_PY = 128 /* a node below it has NODE_PYBACK: its handle is
+    NODE_REACHES_PY = 128,/* a node below it has NODE_PYBACK: its handle is
                            seen by the cyclic GC (value.pyx) */
+    NODE_RECORDING = 256  /* made by (or an input of) the recording in
+                           progress: reading its data warns (capture.py) */
 };
 
 /* Add node i's local gradients (the row of its op in ops.h) to its
@@ -59,15 +61,46 @@ MG_INLINE void mg_backward_op(Node *N, const double *C, int32_t i, int op,
     }
 }
 
+/* Candidate k of a SELECT node's chain b (LINK nodes, then the last
+   candidate itself; k < 0 counts from the end, as Python's), -1 if there
+   is none. */
+MG_INLINE int32_t mg_candidate(const Node *N, int32_t b, int64_t k)
+{
+    int32_t c;
+    if (k < 0) {
+        for (c = b; N[c].op == OP_LINK; c = N[c].b) k++;
+        k++;                            /* the last candidate */
+        if (k < 0) return -1;
+    }
+    while (k > 0 && b >= 0 && N[b].op == OP_LINK) {
+        b = N[b].b;
+        k--;
+    }
+    if (b < 0 || k > 0) return -1;
+    return N[b].op == OP_LINK ? N[b].a : b;
+}
+
+/* A node's gradient into one node c, as an identity op passes it. */
+MG_INLINE void mg_pass_grad(Node *N, int32_t i, int32_t c)
+{
+    N[c].grad += N[i].grad;
+    N[c].flags &= (N[i].flags & NODE_INT_GRAD) ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
+}
+
 /* mg_backward_op for node i's own op; nothing for ops without grads. */
 MG_INLINE void mg_node_backward(Node *N, const double *C, int32_t i)
 {
     Node *n = &N[i];
     int op = n->op;
+    int32_t c;
     if (op == OP_ADD)           /* the two ops most nodes have, compiled in */
         mg_backward_op(N, C, i, OP_ADD, n->a, n->b);
     else if (op == OP_MUL)
         mg_backward_op(N, C, i, OP_MUL, n->a, n->b);
+    else if (op == OP_SELECT) { /* to the candidate the index picks */
+        c = mg_candidate(N, n->b, (int64_t)N[n->a].data);
+        if (c >= 0) mg_pass_grad(N, i, c);
+    }
     else if (mg_has_grads(op))
         mg_backward_op(N, C, i, op, n->a, n->b);
 }

@@ -178,6 +178,17 @@ OP( SIN,     "sin",     "sin",     1,                                          \
 OP( COS,     "cos",     "cos",     1,                                          \
         mg_trig(cos(x), x, err),             0,                                \
         ga = -sin(x) * g,                    ia = 0                    )       \
+OP( MAX,     "max",     "",        2,       /* x.max(y), as Python's max(x, y) */ \
+        y > x ? y : x,                       y > x ? yi : xi,                  \
+        ga = y > x ? 0.0 : g; gb = y > x ? g : 0.0,                            \
+                                             ia = !(y > x) && gi;              \
+                                             ib = y > x && gi          )       \
+/* SELECT, take(values, i): its first child is the index (a recording's    \
+   input), the second a LINK chain of the candidates (c0, link(c1, ...));   \
+   its value and its gradient go to candidate i, which node.h handles. */   \
+OP( SELECT,  "take",    "",        2,                                          \
+        x,                                   0,                                \
+        (void)0,                             (void)0                   )       \
 /* Nodes that compute nothing and pass no gradient on (unless a Python      \
    `_backward` is set on them, see graph.pyx):                               \
    CUSTOM, `Value(data, _children, _op)` made by user code, links its first \
@@ -188,6 +199,11 @@ OP( CUSTOM,  "",        "",        2,                                          \
         (void)0,                             (void)0                   )       \
 OP( LINK,    "",        "",        2,                                          \
         0.0,                                 0,                                \
+        (void)0,                             (void)0                   )       \
+/* DETACH, x.detach(): x's value, through which no gradient flows (a        \
+   softmax's shift); recomputed on replay. */                               \
+OP( DETACH,  "detach",  "detach",  1,                                          \
+        x,                                   xi,                               \
         (void)0,                             (void)0                   )       \
 OP( FREE,    "<freed>", "",        0,                                          \
         0.0,                                 0,                                \

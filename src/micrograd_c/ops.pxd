@@ -17,8 +17,11 @@ cdef extern from "micrograd_c/ops.h" nogil:
         OP_POW
         OP_POWV
         OP_RELU
+        OP_MAX
+        OP_SELECT
         OP_CUSTOM
         OP_LINK
+        OP_DETACH
         OP_FREE
         N_OPS
 

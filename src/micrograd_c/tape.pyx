@@ -22,18 +22,20 @@ replay; this module only records and replays.
 cimport cython
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.pythread cimport PyThread_get_thread_ident
-from libc.stdint cimport int32_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport realloc
 from libc.string cimport memcpy
 
-from micrograd_c.arena cimport mg_node_backward, mg_backward_op
+from micrograd_c.arena cimport mg_node_backward, mg_backward_op, mg_candidate, mg_pass_grad
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, node_incref, node_decref, checked_bytes,
-    NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_TAPE_ROOT, NODE_PYBACK)
+    NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_TAPE_ROOT, NODE_PYBACK,
+    NODE_RECORDING)
 from micrograd_c.ops cimport (
-    OP_LEAF, OP_CUSTOM, OP_LINK, OP_POW, OP_ADD, OP_MUL, MG_OK,
+    OP_LEAF, OP_CUSTOM, OP_LINK, OP_POW, OP_ADD, OP_MUL, OP_SELECT, MG_OK,
     mg_forward, mg_int_result)
 from micrograd_c.value cimport Value, raise_forward_error, python_backward, python_backwards
+from micrograd_c.value import Index
 from micrograd_c.graph cimport (
     run_backward, run_order, set_tape_backward, visit_marks)
 
@@ -66,6 +68,8 @@ set_tape_backward(_tape_backward)
 ctypedef struct Recording:
     int32_t* idx
     Py_ssize_t n
+    int32_t* inputs     # the recording tape's inputs (flagged while it records)
+    Py_ssize_t ninputs
     Py_ssize_t cap
     unsigned long thread
     bint active
@@ -88,11 +92,17 @@ cdef void _on_new(int32_t i) noexcept:
     R.idx[R.n] = i
     R.n += 1
     A.nodes[i].refs += 1        # a new node: no handle, nothing kept
+    A.nodes[i].flags |= NODE_RECORDING
 
 
 cdef void _end_recording() noexcept:
+    cdef Py_ssize_t k
     R.active = False
     A.on_new = NULL
+    for k in range(R.n):
+        A.nodes[R.idx[k]].flags &= ~NODE_RECORDING
+    for k in range(R.ninputs):
+        A.nodes[R.inputs[k]].flags &= ~NODE_RECORDING
 
 
 cdef void _unpin_recorded() noexcept:
@@ -129,6 +139,28 @@ cdef inline bint _outside_computed(Node* N, uint32_t* mark, uint32_t epoch,
     """Whether child c (-1: none) is a node with children made outside the
     recording (backward() must go on below it)."""
     return c >= 0 and mark[c] != epoch and N[c].a >= 0
+
+
+cdef inline Py_ssize_t _chain_length(Node* N, int32_t b) noexcept:
+    """Candidates on a SELECT node's chain."""
+    cdef Py_ssize_t m = 1
+    while N[b].op == OP_LINK:
+        b = N[b].b
+        m += 1
+    return m
+
+
+cdef inline bint _index_fits(double x, int32_t n) noexcept:
+    """Whether x is an index into n values, as Python's (-n <= x < n)."""
+    return x == <double>(<int64_t>x) and -n <= x < n
+
+
+cdef inline int32_t _picked(const int32_t* cands, int32_t off, double x) noexcept:
+    """The candidate a (checked) index picks."""
+    cdef int64_t k = <int64_t>x
+    if k < 0:
+        k += cands[off]
+    return cands[off + 1 + k]
 
 
 cdef inline bint _is_leaf(int op) noexcept:
@@ -199,6 +231,9 @@ cdef class Tape:
     cdef Py_ssize_t n
     cdef Instr* fwd             # the recorded nodes that compute, pairs fused
     cdef Py_ssize_t ncode
+    cdef int32_t* cands         # per SELECT: its number of candidates, then them
+    cdef int32_t* selects       # the SELECT instructions (positions in fwd)
+    cdef Py_ssize_t nselects
     cdef int32_t* leaves        # the recorded leaves (constants)
     cdef Py_ssize_t nleaves
     cdef int32_t* inputs        # the input leaves, made before recording
@@ -229,6 +264,8 @@ cdef class Tape:
         self._unpin(self.inputs, self.ninputs)
         PyMem_Free(self.nodes)
         PyMem_Free(self.fwd)
+        PyMem_Free(self.cands)
+        PyMem_Free(self.selects)
         PyMem_Free(self.leaves)
         PyMem_Free(self.inputs)
 
@@ -257,6 +294,7 @@ cdef class Tape:
 
     def start(self):
         """Start recording every node this thread creates."""
+        cdef Py_ssize_t k
         if R.active:
             raise RuntimeError("a recording is already in progress")
         if self.recording or self.closed:
@@ -264,6 +302,10 @@ cdef class Tape:
         R.n = 0
         R.failed = False
         R.thread = PyThread_get_thread_ident()
+        R.inputs = self.inputs
+        R.ninputs = self.ninputs
+        for k in range(self.ninputs):
+            A.nodes[self.inputs[k]].flags |= NODE_RECORDING
         R.active = True
         A.on_new = _on_new
         self.recording = True
@@ -352,6 +394,8 @@ cdef class Tape:
             mark[self.nodes[k]] = epoch
         for k in range(self.ninputs):
             mark[self.inputs[k]] = epoch
+        self._gather_selections()
+        cdef Py_ssize_t off = 0
         for k in range(self.n):
             i = self.nodes[k]
             if _is_leaf(N[i].op):
@@ -362,13 +406,65 @@ cdef class Tape:
             self.fwd[nc].a = N[i].a
             self.fwd[nc].b = N[i].b
             self.fwd[nc].op = N[i].op
-            nc += 1
-            if _outside_computed(N, mark, epoch, N[i].a) or \
+            if N[i].op == OP_SELECT:           # b: where its candidates are
+                self.fwd[nc].b = <int32_t>off
+                for c in range(self.cands[off]):
+                    if _outside_computed(N, mark, epoch, self.cands[off + 1 + c]):
+                        self.reaches_outside = True
+                off += 1 + self.cands[off]
+            elif _outside_computed(N, mark, epoch, N[i].a) or \
                     _outside_computed(N, mark, epoch, N[i].b):
                 self.reaches_outside = True
+            nc += 1
         self.ncode = nc
         self.nleaves = nl
         _fuse(self.fwd, nc, True, DOT_FORWARD)
+        self.selects = <int32_t*>PyMem_Malloc(checked_bytes(nc, sizeof(int32_t)))
+        if self.selects == NULL:
+            raise MemoryError()
+        for k in range(nc):
+            if self.fwd[k].op == OP_SELECT:
+                self.selects[self.nselects] = <int32_t>k
+                self.nselects += 1
+        return 0
+
+    cdef int _gather_selections(self) except -1:
+        """The candidates of every recorded SELECT node, in recording order:
+        for each, their count and then their nodes (replay picks one by
+        index, with no walk along the node's chain)."""
+        cdef Node* N = A.nodes
+        cdef Py_ssize_t k, total = 0, off = 0
+        cdef int32_t i, c, m
+        for k in range(self.n):
+            i = self.nodes[k]
+            if N[i].op == OP_SELECT:
+                total += 1 + _chain_length(N, N[i].b)
+        self.cands = <int32_t*>PyMem_Malloc(checked_bytes(total, sizeof(int32_t)))
+        if self.cands == NULL:
+            raise MemoryError()
+        for k in range(self.n):
+            i = self.nodes[k]
+            if N[i].op != OP_SELECT:
+                continue
+            m = _chain_length(N, N[i].b)
+            self.cands[off] = m
+            for c in range(m):
+                self.cands[off + 1 + c] = mg_candidate(N, N[i].b, c)
+            off += 1 + m
+        return 0
+
+    cdef int _check_selections(self) except -1:
+        """IndexError, before anything is computed, if an index input picks
+        no candidate."""
+        cdef Py_ssize_t k
+        cdef Instr* ins
+        cdef double x
+        for k in range(self.nselects):
+            ins = &self.fwd[self.selects[k]]
+            x = A.nodes[ins.a].data
+            if not _index_fits(x, self.cands[ins.b]):
+                raise IndexError(f"take: index {x:g} out of range for "
+                                 f"{self.cands[ins.b]} values")
         return 0
 
     cdef object _find_python_op(self):
@@ -417,6 +513,7 @@ cdef class Tape:
         for k in range(self.nleaves):
             A.nodes[self.leaves[k]].grad = 0.0
             A.nodes[self.leaves[k]].flags |= NODE_INT_GRAD
+        self._check_selections()
         cdef int err = self._forward()
         if err != MG_OK:
             raise_forward_error(err)
@@ -442,6 +539,9 @@ cdef class Tape:
                 _set_value(&N[ins.out], mg_forward(OP_ADD, x.data, m, 0.0, &err),
                            mg_int_result(OP_ADD, 0.0, 0.0, 0.0,
                                          x.flags & NODE_INT_DATA, mi, 0))
+            elif ins.op == OP_SELECT:
+                y = &N[_picked(self.cands, ins.b, x.data)]
+                _set_value(&N[ins.out], y.data, y.flags & NODE_INT_DATA)
             elif ins.op == OP_ADD:
                 y = &N[ins.b]
                 _set_value(&N[ins.out], mg_forward(OP_ADD, x.data, y.data, 0.0, &err),
@@ -481,6 +581,7 @@ cdef class Tape:
         cdef uint32_t epoch
         cdef uint32_t* mark
         cdef Py_ssize_t k, m = 0
+        cdef int32_t c
         cdef Instr* ins
         try:
             mark = visit_marks(A, &epoch)
@@ -494,7 +595,10 @@ cdef class Tape:
                     out[m].op = OP_MUL
                 m += 1
                 mark[ins.a] = epoch
-                if ins.b >= 0:
+                if ins.op == OP_SELECT:
+                    for c in range(self.cands[ins.b]):
+                        mark[self.cands[ins.b + 1 + c]] = epoch
+                elif ins.b >= 0:
                     mark[ins.b] = epoch
             _fuse(out, m, False, DOT_BACKWARD)
             return (<char*>out)[:m * sizeof(Instr)]
@@ -575,6 +679,8 @@ cdef class Tape:
                 mg_backward_op(N, C, ins[k].out, OP_ADD, ins[k].a, ins[k].b)
             elif ins[k].op == OP_MUL:
                 mg_backward_op(N, C, ins[k].out, OP_MUL, ins[k].a, ins[k].b)
+            elif ins[k].op == OP_SELECT:
+                mg_pass_grad(N, ins[k].out, _picked(self.cands, ins[k].b, N[ins[k].a].data))
             else:
                 mg_node_backward(N, C, ins[k].out)
             k += 1
@@ -659,6 +765,7 @@ cdef extern from "Python.h":
 
 cdef object _LIST = "list", _TUPLE = "tuple", _DICT = "dict", _FLOAT = "float"
 cdef object _INT = "int", _BOOL = "bool", _ARRAY = "array", _VALUE = "Value"
+cdef object _INDEX = "index"
 cdef object _OBJ = "obj"
 cdef cpython.array.array _DOUBLES = _array_module.array("d")
 
@@ -677,14 +784,19 @@ cpdef bint is_ndarray(object x):
 
 
 cdef object _walk(object obj, list key, cpython.array.array xs, object leaves):
-    """Describe obj into key (its structure) and xs (its floats); if leaves
-    is an iterator of Values, return obj with the next one in each float's
-    place (float numpy arrays as nested lists), else obj."""
+    """Describe obj into key (its structure) and xs (its floats, and the
+    ints of index inputs); if leaves is an iterator of Values, return obj
+    with the next one in each float's place (float numpy arrays as nested
+    lists) and in each index input's (as an Index holding it), else obj."""
     cdef type t = type(obj)
     if t is float:
         key.append(_FLOAT)
         _push(xs, obj)
         return obj if leaves is None else next(leaves)
+    if t is Index:
+        key.append(_INDEX)
+        _push(xs, obj.value)
+        return obj if leaves is None else Index(obj.value, next(leaves))
     if t is int or t is bool:
         key.append(_INT if t is int else _BOOL)
         key.append(obj)
@@ -759,7 +871,8 @@ def flatten(args, kwargs):
     """(key, numbers) of a call: key, a hashable description of the
     arguments' structure (nesting, lengths, ints and bools, identities of
     Values, other hashable objects); numbers, an array('d') of their floats
-    in order (Python floats, numpy float scalars and float arrays' items)."""
+    in order (Python floats, numpy float scalars and float arrays' items,
+    and the values of Index objects, the index inputs)."""
     cdef list key = []
     cdef cpython.array.array xs = cpython.array.clone(_DOUBLES, 0, False)
     _walk(args, key, xs, None)

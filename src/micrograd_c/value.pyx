@@ -19,16 +19,18 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.long cimport PyLong_AsDouble, PyLong_FromDouble
 from libc.math cimport isfinite
-from libc.stdint cimport int32_t, uint16_t
+from libc.string cimport memset
+from libc.stdint cimport int32_t, uint16_t, uint32_t
 
 from micrograd_c.arena cimport mg_node_backward
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, arena_reserve, node_put, node_decref,
     Py_INCREF_PTR, Py_DECREF_PTR,
     NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_PYBACK, NODE_KEEP,
-    NODE_REACHES_PY)
+    NODE_REACHES_PY, NODE_RECORDING)
 from micrograd_c.ops cimport (
-    OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_CUSTOM, OP_LINK, N_OPS,
+    OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_CUSTOM, OP_LINK, OP_MAX, OP_SELECT,
+    N_OPS,
     MG_OK, MG_ERR_ZERO_POW_NEG, MG_ERR_NEG_POW_FRAC, MG_ERR_POW_RANGE,
     MG_ERR_MATH_RANGE, MG_ERR_MATH_DOMAIN,
     mg_forward, mg_op_names, mg_op_methods, mg_op_arity)
@@ -624,38 +626,75 @@ cdef list _children_of(int32_t i):
 
 cdef enum:
     VISIT_BUDGET = 256      # nodes a handle's traversal looks through at most
+    VISIT_SLOTS = 1024      # its table of edge counts (a power of two)
+
+
+ctypedef struct Region:
+    # The nodes reached below a handle, each with the references to it from
+    # inside the region (open addressing on the node index; an entry whose
+    # stamp is not this traversal's is empty, so nothing is cleared).
+    int32_t node[VISIT_SLOTS]
+    int32_t count[VISIT_SLOTS]
+    uint32_t stamp[VISIT_SLOTS]
+    int32_t todo[VISIT_BUDGET]
+    uint32_t now
+    int n
+
+# One region at a time: the GC's traversals do not nest (the GIL is held).
+cdef Region _region
+
+
+cdef inline int32_t* _count_of(Region* r, int32_t c) noexcept:
+    cdef uint32_t h = (<uint32_t>c * 2654435761u) & (VISIT_SLOTS - 1)
+    while r.stamp[h] == r.now and r.node[h] != c:
+        h = (h + 1) & (VISIT_SLOTS - 1)
+    if r.stamp[h] != r.now:
+        r.stamp[h] = r.now
+        r.node[h] = c
+        r.count[h] = 0
+    return &r.count[h]
 
 
 cdef int _visit_kept_children(Value v, visitproc visit, void* arg) noexcept:
     """The cyclic GC's view of the references v's node holds on kept
     handles (one per child slot, see arena.pxd): its children's, and those
-    of the nodes it owns alone (no handle, no other reference: C ops'
-    results, a custom node's links) down to a few hundred nodes, so that a
-    cycle through ops written in Python with C ops between them is freed in
-    one pass. Each reference is reported by one handle only, its owner's:
-    a node owned alone has a single parent."""
-    cdef int32_t todo[VISIT_BUDGET]
-    cdef int32_t c
-    cdef int n = 0, budget = VISIT_BUDGET, e
+    of the nodes in the region it owns: nodes with no handle all of whose
+    references come from v's node or from the region (C ops' results, a
+    custom node's links), up to a few hundred nodes, so that a cycle
+    through ops written in Python with C ops between them is freed in one
+    pass. Each reference is reported by one handle only: a region has one
+    root, as each of its nodes' parents lie in it."""
+    cdef Region* r = &_region
+    cdef int32_t x, c, k
+    cdef int32_t* cnt
+    cdef int e
     if v.idx <= 0:
         return 0
-    todo[n] = v.idx
-    n += 1
-    while n > 0:
-        n -= 1
-        c = todo[n]
-        for c in (A.nodes[c].a, A.nodes[c].b):
+    r.now += 1
+    if r.now == 0:                      # wrapped: make every entry stale
+        memset(r.stamp, 0, sizeof(r.stamp))
+        r.now = 1
+    r.todo[0] = v.idx
+    r.n = 1
+    cdef int budget = VISIT_BUDGET
+    while r.n > 0:
+        r.n -= 1
+        x = r.todo[r.n]
+        for k in range(2):
+            c = A.nodes[x].a if k == 0 else A.nodes[x].b
             if c < 0:
                 continue
             if A.nodes[c].flags & NODE_KEEP:
                 e = visit(A.handles[c], arg)
                 if e:
                     return e
-            elif (A.handles[c] == NULL and A.nodes[c].refs == 1 and budget > 0
-                    and n < VISIT_BUDGET):
-                budget -= 1
-                todo[n] = c
-                n += 1
+            elif A.handles[c] == NULL and budget > 0:
+                cnt = _count_of(r, c)
+                cnt[0] += 1
+                if cnt[0] == A.nodes[c].refs and r.n < VISIT_BUDGET:
+                    budget -= 1             # every reference is from inside: its own
+                    r.todo[r.n] = c
+                    r.n += 1
     return 0
 
 
@@ -676,6 +715,99 @@ set_py_backward(_call_py_backward)
 
 
 # --- the class -----------------------------------------------------------------
+
+# --- take: a selection a recording can replay ------------------------------------
+
+cdef object _on_recorded_read = None
+
+
+def set_recorded_read_hook(fn):
+    """Call fn() whenever the data of a node of the recording in progress is
+    read (micrograd.capture warns: the number is baked into the recording)."""
+    global _on_recorded_read
+    _on_recorded_read = fn
+
+
+cdef int _index_used_as_int() except -1:
+    raise TypeError("an index input of a compiled function selects Values only "
+                    "through micrograd.engine.take(values, i); used as an int (to "
+                    "index, compare or branch on) it would be baked into the recording")
+
+
+cdef class Index:
+    """An int argument of a compiled function that selects Values (an
+    embedding row, a target class) and is an input of the recording rather
+    than part of its structure (``micrograd.compile(..., index_inputs=...)``).
+    Only ``take`` reads it; ``value`` is the int."""
+    cdef readonly object value
+    cdef readonly object leaf      # the recording's input that holds it, or None
+
+    def __init__(self, value, leaf=None):
+        self.value = value
+        self.leaf = leaf
+
+    def __index__(self):
+        _index_used_as_int()
+
+    def __bool__(self):
+        _index_used_as_int()
+
+    def __richcmp__(self, other, int op):
+        _index_used_as_int()
+
+    def __repr__(self):
+        return f"Index({self.value!r})"
+
+
+def take(values, i):
+    """``values[i]``, the same Value (or row) as plain indexing, in a
+    dynamic run. In a function compiled with ``index_inputs``, where i is
+    such an input, the selection is recorded: replays read the index given
+    to each call, so documents with other tokens replay the same recording.
+    values: a list of Values, or of rows of Values (an embedding table:
+    a row is selected). An index out of range raises IndexError, when the
+    function is called and when it is replayed.
+
+    >>> from micrograd.engine import Value, take
+    >>> table = [Value(0.5), Value(-1.0)]
+    >>> take(table, 1) is table[1]
+    True
+    """
+    if type(i) is not Index:
+        return values[i]
+    picked = values[(<Index>i).value]
+    leaf = (<Index>i).leaf
+    if leaf is None or not A.on_new:        # not recording: plain indexing
+        return picked
+    if isinstance(picked, Value):
+        return _select(values, (<Index>i).value, leaf)
+    if not isinstance(picked, (list, tuple)):
+        raise TypeError(f"take: a recorded selection needs Values or rows of "
+                        f"Values, not {type(picked).__name__!r}")
+    return [_select([row[j] for row in values], (<Index>i).value, leaf)
+            for j in range(len(picked))]
+
+
+cdef Value _select(list_or_seq, object k, Value leaf):
+    """A SELECT node over the candidates, reading its index from leaf."""
+    cdef tuple cands = tuple(list_or_seq)
+    for c in cands:
+        if not isinstance(c, Value):
+            raise TypeError(f"take: a recorded selection needs Values, not "
+                            f"{type(c).__name__!r}")
+        node_of(c)
+    cdef Py_ssize_t n = len(cands), j
+    cdef Value picked = cands[k]
+    cdef Value v = _new_handle()
+    arena_reserve(A, n + 1)
+    cdef int32_t tail = (<Value>cands[n - 1]).idx
+    for j in range(n - 2, -1, -1):
+        tail = node_put(A, OP_LINK, 0.0, (<Value>cands[j]).idx, tail, 0.0, 0)
+    cdef Node* p = &A.nodes[picked.idx]
+    _attach(v, node_put(A, OP_SELECT, p.data, node_of(leaf), tail, 0.0,
+                        p.flags & NODE_INT_DATA))
+    return v
+
 
 def _rebuild(cls, data, grad):
     """Unpickle (or copy) a Value: a leaf of class cls with data and grad
@@ -772,6 +904,9 @@ cdef class Value:
     def data(self):
         """The scalar this node holds (an int or a float, as micrograd's)."""
         cdef Node* n = &A.nodes[node_of(self)]
+        if n.flags & NODE_RECORDING and _on_recorded_read is not None:
+            _on_recorded_read()             # a number baked into the recording
+            n = &A.nodes[node_of(self)]
         return as_python(n.data, n.flags & NODE_INT_DATA)
 
     @data.setter
@@ -946,6 +1081,17 @@ cdef class Value:
         if ci and int(c) != other:          # |int| > 2**53: keep its digits
             out._op = f'**{other}'
         return out
+
+    def max(self, other):
+        """The larger of self and other (a Value or a number), as Python's
+        ``max(self, other)`` picks it (self on a tie); its gradient goes to
+        the one picked. '_op' 'max'."""
+        cdef int32_t j
+        cdef double x
+        cdef bint xi
+        if not _operand(other, &j, &x, &xi):
+            raise TypeError(f"max() of a Value and a {type(other).__name__!r}")
+        return _build(OP_MAX, node_of(self), 0.0, False, j, x, xi, 0.0, 0)
 
     def __rpow__(self, other, mod):       # Value(other) ** self
         cdef double x
