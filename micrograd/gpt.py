@@ -2,12 +2,14 @@
 
 One transformer block: token and position embeddings, RMS norm, causal
 self-attention with ``n_head`` heads, RMS norm, a ReLU MLP, and a linear head
-with softmax cross-entropy. Only the micrograd API is used on values
-(``+ - * / **`` with number exponents, ``relu()``, ``exp()``, ``log()``,
-``.data``), so the same model runs on the compiled engine, on
-``micrograd.pure`` and on the original micrograd; with the same config it
-starts from the same weights on every engine. On the compiled engine,
-train it with ``micrograd.optim.Adam``:
+with softmax cross-entropy. Embeddings and the cross-entropy's target are
+selected with ``micrograd.engine.take``, linear layers are
+``micrograd.engine.dot`` rows, the softmax shift is a ``max`` that is
+``detach``-ed; so the same model runs on the compiled engine and on
+``micrograd.pure`` (where those are plain indexing and sums), starts from the
+same weights on every engine, and its step compiles (``compiled_loss``:
+one recording per document length, replayed with each document's tokens).
+On the compiled engine, train it with ``micrograd.optim.Adam``:
 
 >>> from micrograd.engine import Value
 >>> from micrograd.gpt import GPT, GPTConfig, CharTokenizer
@@ -27,6 +29,8 @@ train it with ``micrograd.optim.Adam``:
 
 import math
 import random
+
+from micrograd.engine import dot, take
 
 __all__ = ["GPTConfig", "CharTokenizer", "GPT", "linear", "rmsnorm", "softmax"]
 
@@ -91,8 +95,10 @@ class CharTokenizer:
 # ---- building blocks (lists of Values) ----------------------------------------
 
 def linear(x, w):
-    """``w @ x`` for a list-of-rows matrix ``w`` and a vector ``x``."""
-    return [sum(wi * xi for wi, xi in zip(row, x)) for row in w]
+    """``w @ x`` for a list-of-rows matrix ``w`` and a vector ``x``: each
+    row is ``sum(wi * xi for wi, xi in zip(row, x))``, in one ``dot`` call
+    (the same nodes)."""
+    return [dot(row, x) for row in w]
 
 
 def rmsnorm(x):
@@ -103,8 +109,16 @@ def rmsnorm(x):
 
 
 def softmax(logits):
-    """Probabilities from logits, shifted by their max for ``exp``'s range."""
-    m = max(v.data for v in logits)   # a plain number: it carries no gradient
+    """Probabilities from logits, shifted by their max for ``exp``'s range.
+
+    The max is a Value (``max`` of the logits, ``detach``-ed: no gradient
+    flows through the shift), not a number read from ``.data``, so that a
+    recording (``micrograd.compile``) recomputes it at every replay.
+    """
+    m = logits[0]
+    for v in logits[1:]:
+        m = m.max(v)
+    m = m.detach()
     exps = [(v - m).exp() for v in logits]
     total = sum(exps)
     return [e / total for e in exps]
@@ -163,8 +177,10 @@ class GPT:
 
         ``keys`` and ``values`` hold the earlier positions' keys and values
         (start with two empty lists); this position's are appended to them.
+        ``token`` selects its embedding through ``take`` (an int, or an
+        index input of a compiled step).
         """
-        x = [t + p for t, p in zip(self.wte[token], self.wpe[pos])]
+        x = [t + p for t, p in zip(take(self.wte, token), self.wpe[pos])]
         # attention block (pre-norm, residual)
         h = rmsnorm(x)
         q = linear(h, self.wq)
@@ -188,8 +204,37 @@ class GPT:
         keys, values, losses = [], [], []
         for pos in range(n):
             probs = softmax(self.forward(tokens[pos], pos, keys, values))
-            losses.append(-probs[tokens[pos + 1]].log())
+            losses.append(-take(probs, tokens[pos + 1]).log())
         return sum(losses) * (1.0 / n)
+
+    def compiled_loss(self):
+        """``loss`` compiled (``micrograd.compile``): the tokens are index
+        inputs, so documents of one length replay one recording (the cache
+        keeps one per length used, ``block_size`` of them). The function
+        returned has the compiled function's ``cache_info`` and
+        ``cache_clear``, and the compiled function as ``compiled``.
+
+        >>> from micrograd.engine import Value
+        >>> tok = CharTokenizer("ab")
+        >>> model = GPT(Value, GPTConfig(tok.vocab_size, n_embd=4, n_head=1))
+        >>> loss = model.compiled_loss()
+        >>> a, b = loss(tok.encode("ab")).data, loss(tok.encode("ba")).data
+        >>> loss.cache_info()["recordings"]
+        1
+        """
+        import micrograd
+        compiled = micrograd.compile(self.loss, index_inputs="tokens",
+                                     cache_size=self.cfg.block_size)
+        cut = self.cfg.block_size + 1
+
+        def loss(tokens):
+            # Only the first block_size + 1 tokens are used: cut the rest, so
+            # that the recording depends on the length used, not the length.
+            return compiled(list(tokens[:cut]))
+        loss.cache_info = compiled.cache_info
+        loss.cache_clear = compiled.cache_clear
+        loss.compiled = compiled
+        return loss
 
     def sample(self, bos, temperature=1.0, rng=random):
         """Token ids of one generated document: starting after ``bos``, drawn

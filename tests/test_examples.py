@@ -32,7 +32,8 @@ def test_every_example_has_a_smoke_run():
 def test_example_runs(name, tmp_path):
     out = run_example(name, *SMOKE[name], cwd=tmp_path)
     steps = SMOKE[name][1]
-    assert re.search(rf"^{steps} steps in [\d.]+ s \([\d.]+ ms/step\)$", out, re.M), out
+    assert re.search(rf"^{steps} steps in [\d.]+ s \([\d.]+ ms/step(, \d+ steps/s)?\)$", out,
+                     re.M), out
 
 
 def losses(out):
@@ -68,3 +69,36 @@ def test_gpt_example_on_a_file(tmp_path):
     assert out.startswith("4 documents, 10 tokens")    # a b e i l m o s v + BOS
     samples = out.split("samples at temperature 0.5:\n")[1].splitlines()
     assert len(samples) == 5 and all(set(s.strip()) <= set("abeilmosv") for s in samples)
+
+
+def test_gpt_engines_train_the_same_numbers(tmp_path):
+    # The compiled step replays a recording with each word's tokens: the same
+    # losses, to the printed digit, as building the graph op by op.
+    compiled = run_example("gpt.py", "--steps", "40", "--samples", "2", cwd=tmp_path)
+    dynamic = run_example("gpt.py", "--steps", "40", "--samples", "2", "--engine", "dynamic",
+                          cwd=tmp_path)
+    assert "engine compiled" in compiled and "engine dynamic" in dynamic
+    assert len(losses(compiled)) == 20 and losses(compiled) == losses(dynamic)
+    assert compiled.split("samples at")[1] == dynamic.split("samples at")[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "0"], "--steps must be at least 1"),
+    (["--samples", "-1"], "--samples must be at least 0"),
+    (["--temperature", "0"], "--temperature must be above 0"),
+    (["--block-size", "1"], "--block-size must be at least 2"),
+    (["--engine", "jit"], "invalid choice: 'jit'"),
+    (["--data", "no-such-file.txt"], "--data no-such-file.txt: No such file or directory"),
+])
+def test_gpt_example_refuses_bad_arguments(tmp_path, args, message):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "gpt.py"), *args],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_gpt_example_refuses_an_empty_file(tmp_path):
+    (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "gpt.py"), "--data", "empty.txt"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2 and "no documents" in proc.stderr, proc.stderr

@@ -55,11 +55,13 @@ def test_sample_stops_at_bos_or_block_size():
     assert tok.decode(model.sample(tok.bos, rng=rng)) == "aaaaa"
 
 
-def test_compiled_training_step_agrees_with_dynamic_to_1e9():
-    # The softmax's max-shift is read from .data: replay keeps the recorded
-    # one, so a replayed step agrees with a dynamic one to rounding, not bit
-    # for bit (micrograd.capture's documentation says why).
-    import micrograd
+def test_compiled_training_step_replays_dynamic_bit_for_bit():
+    # The tokens are index inputs (take) and the softmax's shift is a
+    # detached max node, so a replay reads nothing baked in at recording:
+    # every document of one length replays one recording, its loss equals
+    # the dynamic one bit for bit over Adam steps, and its gradients to the
+    # last bits (the recording's backward sums in creation order;
+    # micrograd.capture's documentation).
     from micrograd.optim import Adam
 
     Value = compiled_value()
@@ -69,18 +71,30 @@ def test_compiled_training_step_agrees_with_dynamic_to_1e9():
     model = GPT(Value, cfg)
     params = model.parameters()
     opt = Adam(params, lr=0.02)
-    step = micrograd.compile(model.loss)
-    docs = [tok.encode(w) for w in ("bead", "cafe", "bead", "cafe", "bead")]
-    for doc in docs * 3:
-        loss_c = step(doc)              # token ids are ints: structure, not inputs
+    step = model.compiled_loss()
+    words = ("bead", "cafe", "face", "dead", "hag", "gab", "badgecafe")
+    for doc in [tok.encode(w) for w in words] * 2:
+        loss_c = step(doc)
         opt.zero_grad()
         loss_c.backward()
         grads_c = [p.grad for p in params]
         loss_d = model.loss(doc)
         opt.zero_grad()
         loss_d.backward()
-        assert math.isclose(loss_c.data, loss_d.data, rel_tol=1e-9)
+        assert loss_c.data == loss_d.data
         for a, b in zip(grads_c, (p.grad for p in params)):
-            assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+            assert a == pytest.approx(b, rel=1e-12, abs=1e-15)
         opt.step()
-    assert step.cache_info()["recordings"] == 2      # one per word
+    # lengths 6, 5 and 11 (cut to block_size + 1 = 9 tokens): three recordings
+    info = step.cache_info()
+    assert info["recordings"] == 3 and info["cache_size"] == cfg.block_size
+
+
+def test_gpt_loss_checks_its_document():
+    tok = CharTokenizer("ab")
+    model = GPT(compiled_value(), GPTConfig(tok.vocab_size, n_embd=4, n_head=1))
+    for loss in (model.loss, model.compiled_loss()):
+        with pytest.raises(ValueError, match="at least 2 tokens"):
+            loss([tok.bos])
+        with pytest.raises(IndexError):
+            loss([tok.bos, tok.vocab_size])
