@@ -316,3 +316,89 @@ def test_million_node_graphs_free_without_recursion():
     proc = subprocess.run([sys.executable, "-c", FREE_WITHOUT_RECURSION],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+# --- the C paths of `a + b`, `a * b` and of freeing a handle ---------------------------
+# Two plain Values, a free handle and room in the arena: `+` and `*` run in
+# C; anything else takes the general path. Both must give the same node.
+
+def _same_as_general(x, y):
+    """x + y and x * y through the C path, and through the general one
+    (Value.__add__ called as a function), as (data, type, grads)."""
+    out = []
+    for add, mul in ((lambda p, q: p + q, lambda p, q: p * q),
+                     (Value.__add__, Value.__mul__)):
+        a, b = Value(x), Value(y)
+        s, m = add(a, b), mul(a, b)
+        (s * m).backward()
+        out.append((s.data, type(s.data), m.data, type(m.data), s._op, m._op,
+                    a.grad, type(a.grad), b.grad, sorted(c.data for c in m._prev)))
+    return out
+
+
+@pytest.mark.parametrize("x, y", [(2, 3), (2, 0.5), (-0.0, 0.0), (1e308, 10.0),
+                                  (True, 2), (-3, -0.0)])
+def test_c_binary_ops_make_the_general_node(baseline, x, y):
+    fast, general = _same_as_general(x, y)
+    assert fast == general
+    assert fast[0] == x + y and fast[2] == x * y
+
+
+def test_c_binary_ops_leave_way_to_patches_and_subclasses(baseline):
+    class Sub(Value):
+        def __mul__(self, other):
+            return "sub"
+
+    assert Sub(2.0) * Value(3.0) == "sub"
+    assert (Value(2.0) * Sub(3.0)).data == 6.0        # Sub.__rmul__ is Value's
+    saved = Value.__mul__
+    try:
+        Value.__mul__ = lambda self, other: "patched"
+        assert Value(2.0) * Value(3.0) == "patched"
+    finally:
+        Value.__mul__ = saved
+    assert (Value(2.0) * Value(3.0)).data == 6.0
+
+
+def test_c_binary_ops_below_python_ops_keep_gc_visibility(baseline):
+    x = Value(0.5)
+    t = Value(math.tanh(x.data), (x,), "tanh")
+
+    def _backward():
+        x.grad += (1 - t.data ** 2) * t.grad
+    t._backward = _backward
+    y = t * t + t                               # the node reaches a Python op
+    assert gc.is_tracked(y)
+    y.backward()
+    assert x.grad == pytest.approx((2 * t.data + 1) * (1 - t.data ** 2))
+    del t, _backward, y
+
+
+def test_c_binary_ops_when_the_arena_must_grow(baseline):
+    fill = _fill_free_slots()                  # no free slot: the next op grows it
+    cap = micrograd.arena_stats()["capacity"]
+    a, b = Value(1.5), Value(2.0)
+    chain = [a * b]
+    while micrograd.arena_stats()["capacity"] == cap:
+        chain.append(chain[-1] + b)
+    assert chain[-1].data == 3.0 + 2.0 * (len(chain) - 1)
+    del fill, chain
+
+
+def test_freed_handles_come_back_blank(baseline):
+    # handles with attributes or weak references take the general path when
+    # freed; the ones that come back from the free list carry nothing over
+    import weakref
+    olds = [Value(1.0) * Value(2.0) for _ in range(50)]
+    for k, v in enumerate(olds):
+        if k % 3 == 0:
+            v.name = "old"
+        elif k % 3 == 1:
+            weakref.ref(v)
+    del olds, v
+    news = [Value(1.0) + Value(k) for k in range(200)]
+    for v in news:
+        assert vars(v) == {} and v.label == "" and v._op == "+"
+        assert weakref.getweakrefcount(v) == 0
+    assert [v.data for v in news] == [1.0 + k for k in range(200)]
+    del news, v

@@ -115,4 +115,37 @@ MG_INLINE int32_t mg_node_put(Arena *A, uint8_t op, double data, int32_t a,
     return i;
 }
 
+/* Slot j returns to the free list (its node has no references left). */
+MG_INLINE void mg_free_slot(Arena *A, int32_t j)
+{
+    A->nodes[j].op = OP_FREE;
+    A->freemap[j >> 6] |= (uint64_t)1 << (j & 63);
+    if ((j >> 6) < A->free_word) A->free_word = j >> 6;
+    A->nfree++;
+    A->live--;
+}
+
+/* Whether child c (-1: none) outlives losing `uses` references with nothing
+   more to do (no kept handle to let go). */
+MG_INLINE int mg_stays(const Node *N, int32_t c, int32_t uses)
+{
+    return c < 0 || (N[c].refs > uses && !(N[c].flags & NODE_KEEP));
+}
+
+/* The common case of a release, done directly: node i (its refs just
+   reached 0) is freed and its children all outlive it (an op's result
+   dropped while its operands live on). Returns 0, changing nothing, if it
+   is not that case; the release cascade (arena.pyx) does the rest. Runs no
+   Python code. */
+MG_INLINE int mg_release_alone(Arena *A, int32_t i)
+{
+    Node *N = A->nodes;
+    int32_t a = N[i].a, b = N[i].b, uses = 1 + (a == b);
+    if (!(mg_stays(N, a, uses) && mg_stays(N, b, uses))) return 0;
+    if (a >= 0) N[a].refs--;
+    if (b >= 0) N[b].refs--;
+    mg_free_slot(A, i);
+    return 1;
+}
+
 #endif /* MICROGRAD_C_ARENA_H */

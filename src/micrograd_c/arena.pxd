@@ -98,6 +98,8 @@ cdef extern from "micrograd_c/arena.h":
     void node_incref "mg_node_incref"(Arena* A, int32_t i) noexcept
     int32_t node_put "mg_node_put"(Arena* A, uint8_t op, double data, int32_t a,
                                    int32_t b, double c, uint16_t flags) noexcept
+    # Freeing a node whose children outlive it (the common release).
+    bint mg_release_alone(Arena* A, int32_t i) noexcept
 
 
 cdef Arena* get_arena() noexcept

@@ -220,37 +220,6 @@ cdef int32_t _release_run(Arena* A) noexcept:
     return out
 
 
-cdef inline void _free_slot(Arena* A, int32_t j) noexcept:
-    A.nodes[j].op = OP_FREE
-    A.freemap[j >> 6] |= (<uint64_t>1) << (j & 63)
-    if (j >> 6) < A.free_word:
-        A.free_word = j >> 6
-    A.nfree += 1
-    A.live -= 1
-
-
-cdef inline bint _stays(Node* N, int32_t c, int32_t uses) noexcept:
-    """Whether child c (-1: none) outlives losing `uses` references, with
-    nothing more to do (no kept handle to let go)."""
-    return c < 0 or (N[c].refs > uses and not (N[c].flags & NODE_KEEP))
-
-
-cdef inline bint _release_alone(Arena* A, int32_t i) noexcept:
-    """The common case of a release, done directly: a node whose children
-    all outlive it (an op's result dropped while its operands live on).
-    False, changing nothing, if it is not that case."""
-    cdef Node* N = A.nodes
-    cdef int32_t a = N[i].a, b = N[i].b
-    if not (_stays(N, a, 1 + (a == b)) and _stays(N, b, 1 + (a == b))):
-        return False
-    if a >= 0:
-        N[a].refs -= 1
-    if b >= 0:
-        N[b].refs -= 1
-    _free_slot(A, i)
-    return True
-
-
 cdef void arena_release(Arena* A, int32_t idx) noexcept:
     """Free node `idx` (refs just reached 0) and every node only it kept alive.
 
@@ -259,7 +228,7 @@ cdef void arena_release(Arena* A, int32_t idx) noexcept:
     that frees more nodes only queues them for the running loop.
     """
     cdef int32_t c
-    if not A.releasing and _release_alone(A, idx):
+    if not A.releasing and mg_release_alone(A, idx):
         return
     A.stack[A.pending] = idx
     A.pending += 1

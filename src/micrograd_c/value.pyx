@@ -165,16 +165,30 @@ cdef extern from *:
     }
 
     /* Handles of Value itself, made and freed the short way: a free list
-       of their own, never seen by the cyclic GC. A handle with anything more
-       (attributes, weak references, GC tracking, a subclass) or freed while
-       an exception is set goes through Cython's generic deallocator. */
+       of their own, never seen by the cyclic GC. A handle on the free list
+       is as a blank one is (index 0, no attributes, no weak references,
+       its Python field None), so taking one back only revives it. A handle
+       with anything more (attributes, weak references, GC tracking, a
+       subclass) or freed while an exception is set goes through Cython's
+       generic deallocator. */
     #define MG_HANDLE_FREELIST 4096
     static PyObject *mg_handles_free[MG_HANDLE_FREELIST];
     static int mg_nhandles_free = 0;
     static PyTypeObject *mg_value_type = NULL;
     static destructor mg_generic_dealloc = NULL;
     static void (*mg_release_node)(PyObject *) = NULL;
-    static Py_ssize_t mg_weak_offset = 0, mg_none_offset = 0;
+    static Py_ssize_t mg_weak_offset = 0, mg_none_offset = 0, mg_idx_offset = 0;
+    static Arena *mg_arena = NULL;
+    #define MG_IDX(o) (*(int32_t *)((char *)(o) + mg_idx_offset))
+
+    static inline void mg_revive(PyObject *o)
+    {
+    #if PY_VERSION_HEX < 0x030D0000
+        _Py_NewReference(o);
+    #else
+        (void)PyObject_Init(o, mg_value_type);
+    #endif
+    }
 
     static PyObject *mg_value_new(void)
     {
@@ -182,13 +196,12 @@ cdef extern from *:
         PyTypeObject *t = mg_value_type;
         if (mg_nhandles_free > 0) {
             o = mg_handles_free[--mg_nhandles_free];
-            memset((char *)o + sizeof(PyObject), 0, t->tp_basicsize - sizeof(PyObject));
-            (void)PyObject_INIT(o, t);
-        } else {
-            o = t->tp_alloc(t, 0);
-            if (o == NULL) return NULL;
-            PyObject_GC_UnTrack(o);
+            mg_revive(o);
+            return o;
         }
+        o = t->tp_alloc(t, 0);
+        if (o == NULL) return NULL;
+        PyObject_GC_UnTrack(o);
         Py_INCREF(Py_None);
         *(PyObject **)((char *)o + mg_none_offset) = Py_None;
         return o;
@@ -196,6 +209,8 @@ cdef extern from *:
 
     static void mg_value_dealloc(PyObject *o)
     {
+        int32_t i;
+        Arena *A = mg_arena;
         if (Py_TYPE(o) != mg_value_type || PyObject_GC_IsTracked(o)
                 || mg_attrs_get(o) != NULL
                 || *(PyObject **)((char *)o + mg_weak_offset) != NULL
@@ -203,25 +218,90 @@ cdef extern from *:
             mg_generic_dealloc(o);
             return;
         }
-        Py_SET_REFCNT(o, 1);            /* alive while its node goes */
-        mg_release_node(o);
-        Py_SET_REFCNT(o, 0);
-        Py_CLEAR(*(PyObject **)((char *)o + mg_none_offset));
-        if (mg_nhandles_free < MG_HANDLE_FREELIST)
+        i = MG_IDX(o);
+        if (i > 0) {
+            /* The common cases in C, where no Python code runs: the node
+               lives on (a parent holds it), or it goes and its children
+               stay. Else _release_node, with the release cascade. */
+            Node *n = &A->nodes[i];
+            int fast = !(n->flags & (NODE_KEEP | NODE_PYBACK)) && A->handles[i] == o
+                       && (n->refs > 1 || (!A->releasing && mg_release_alone(A, i)));
+            if (fast) {
+                n->refs--;
+                A->handles[i] = NULL;
+                MG_IDX(o) = 0;
+            } else {
+                Py_SET_REFCNT(o, 1);            /* alive while its node goes */
+                mg_release_node(o);
+                Py_SET_REFCNT(o, 0);
+            }
+        }
+        if (mg_nhandles_free < MG_HANDLE_FREELIST) {
             mg_handles_free[mg_nhandles_free++] = o;
-        else
+        } else {
+            Py_CLEAR(*(PyObject **)((char *)o + mg_none_offset));
             PyObject_GC_Del(o);
+        }
     }
 
-    static void mg_handles_init(PyTypeObject *t, void *release, Py_ssize_t weak_offset,
-                                Py_ssize_t none_offset)
+    /* `l + r` and `l * r` for two Values (micrograd's own `Value`, not a
+       subclass) whose nodes reach no op written in Python, while the free
+       list has a handle and the arena has room: the whole op in C, where no
+       Python code can run. Anything else takes Cython's slot (`_binary`),
+       which makes the same node. Patching `Value.__add__`/`__mul__` (or
+       the reflected forms) replaces these slots, as for any class. */
+    static binaryfunc mg_cy_add = NULL, mg_cy_mul = NULL;
+
+    static inline PyObject *mg_fast_binop(PyObject *l, PyObject *r, int op,
+                                          binaryfunc slow)
+    {
+        Arena *A = mg_arena;
+        int32_t a, b, i;
+        int err = MG_OK;
+        double x;
+        PyObject *o;
+        if (Py_TYPE(l) != mg_value_type || Py_TYPE(r) != mg_value_type
+                || mg_nhandles_free == 0 || (A->top >= A->capacity && A->nfree == 0))
+            return slow(l, r);
+        a = MG_IDX(l);
+        b = MG_IDX(r);
+        if (a <= 0 || b <= 0
+                || (A->nodes[a].flags | A->nodes[b].flags) & (NODE_PYBACK | NODE_REACHES_PY))
+            return slow(l, r);
+        x = mg_forward(op, A->nodes[a].data, A->nodes[b].data, 0.0, &err);
+        o = mg_handles_free[--mg_nhandles_free];
+        mg_revive(o);
+        i = mg_node_put(A, (uint8_t)op, x, a, b, 0.0, 0);
+        MG_IDX(o) = i;
+        A->nodes[i].refs += 1;
+        A->handles[i] = o;
+        return o;
+    }
+    static PyObject *mg_nb_add(PyObject *l, PyObject *r)
+    {
+        return mg_fast_binop(l, r, OP_ADD, mg_cy_add);
+    }
+    static PyObject *mg_nb_mul(PyObject *l, PyObject *r)
+    {
+        return mg_fast_binop(l, r, OP_MUL, mg_cy_mul);
+    }
+
+    static void mg_handles_init(PyTypeObject *t, Arena *A, void *release,
+                                Py_ssize_t weak_offset, Py_ssize_t none_offset,
+                                Py_ssize_t idx_offset)
     {
         mg_value_type = t;
+        mg_arena = A;
         mg_release_node = (void (*)(PyObject *))release;
         mg_weak_offset = weak_offset ? weak_offset : t->tp_weaklistoffset;
         mg_none_offset = none_offset;
+        mg_idx_offset = idx_offset;
         mg_generic_dealloc = t->tp_dealloc;
         t->tp_dealloc = mg_value_dealloc;
+        mg_cy_add = t->tp_as_number->nb_add;
+        mg_cy_mul = t->tp_as_number->nb_multiply;
+        t->tp_as_number->nb_add = mg_nb_add;
+        t->tp_as_number->nb_multiply = mg_nb_mul;
     }
 
     static PyObject *mg_new_getset(PyTypeObject *t, const char *name,
@@ -239,8 +319,9 @@ cdef extern from *:
     void mg_attrs_put(object o, object d)
     void mg_attrs_clear(object o)
     object mg_value_new()
-    void mg_handles_init(PyTypeObject* t, void* release, Py_ssize_t weak_offset,
-                         Py_ssize_t none_offset)
+    void mg_handles_init(PyTypeObject* t, Arena* A, void* release,
+                         Py_ssize_t weak_offset, Py_ssize_t none_offset,
+                         Py_ssize_t idx_offset)
     unsigned int mg_type_tag(PyTypeObject* t)
     void mg_set_attr_slots(PyTypeObject* t, void* get, void* set)
     PyObject* _PyType_Lookup(PyTypeObject* t, object name)
@@ -1216,5 +1297,7 @@ Value.label = ''      # the default of micrograd's lecture Value (vars(v)['label
 _DATA_DESCR = _PyType_Lookup(_T, _DATA)
 _GRAD_DESCR = _PyType_Lookup(_T, _GRAD)
 mg_set_attr_slots(_T, NULL, <void*>_setattro)
-mg_handles_init(_T, <void*>_release_node, 0,
-                _none_offset_of(Value.__new__(Value)))
+cdef Value _probe = Value.__new__(Value)
+mg_handles_init(_T, A, <void*>_release_node, 0, _none_offset_of(_probe),
+                <Py_ssize_t>(<char*>&_probe.idx - <char*><PyObject*>_probe))
+_probe = None
