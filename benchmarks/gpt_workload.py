@@ -3,9 +3,10 @@
 The model is ``micrograd.gpt.GPT`` (one transformer block: token + position
 embedding, RMS norm, causal self-attention with 4 heads, RMS norm, a ReLU
 MLP, and a linear head with softmax cross-entropy); the optimizer is Adam in
-plain Python over the parameter list. Both use only the micrograd API on
-values (``+ - * / **`` with number exponents, ``relu()``, ``exp()``,
-``log()``, ``.data`` and ``.grad``), so every engine runs the same code::
+plain Python over the parameter list. Both use only the API every engine
+has (``+ - * / **`` with number exponents, ``relu()``, ``exp()``,
+``log()``, ``max``, ``detach``, ``dot``, ``take``, ``.data`` and ``.grad``;
+``micrograd.pure`` has them all), so every engine runs the same code::
 
     >>> from micrograd.engine import Value
     >>> run = GPTRun(Value)
@@ -17,21 +18,24 @@ The weights come from a private ``random.Random(seed)``, so every engine
 starts from the same model and, where its arithmetic is the same, follows the
 same trajectory bit for bit.
 
-``GPTRun(Value, dot=dot, optim=optim)`` is the same step with each linear
-layer's rows computed by ``micrograd.engine.dot`` (``dot_gpt``: the very
-nodes ``sum()`` builds, so the same numbers) and the update by
+``GPTRun(Value, optim=optim)`` is the same step updated by
 ``micrograd.optim.Adam`` (its loop in C, the same formula as ``Adam``
-below).
+below); ``compiled=True`` also runs the loss through
+``GPT.compiled_loss()`` (recorded once, replayed with each document's
+tokens). ``TorchGPT`` is the same model written the way a PyTorch user
+writes it: all positions at once with a causal mask, ``torch.optim.Adam``.
 """
 
-import functools
-import types
+import math
 
-import micrograd.gpt as gpt_module
 from micrograd.gpt import GPT, CharTokenizer, GPTConfig
 
 VOCAB = "abcdefghijklmnopqrstuvwxyz"   # + one BOS token: vocab_size 27
 DOCUMENT = "charlotte"                  # BOS + 9 letters + BOS: 8 positions at block_size 8
+# The documents the training-step rows cycle through, one per step (every
+# engine the same ones): names of 8 letters or more, so that every one
+# uses all 8 positions (one recording for the compiled row).
+DOCUMENTS = ["charlotte", "isabella", "patricia", "jennifer", "victoria", "margaret"]
 
 
 # The benchmark's model: small enough for the pure-Python engine.
@@ -80,49 +84,30 @@ class CAdam:
         self.opt.zero_grad()
 
 
-@functools.lru_cache(maxsize=None)
-def dot_gpt(dot):
-    """``GPT`` whose linear layers compute each row with one ``dot`` call.
-
-    ``micrograd.gpt.linear`` is ``[sum(wi * xi for wi, xi in zip(row, x))
-    for row in w]``; ``dot(row, x)`` builds the very nodes of that ``sum``
-    in one C call.  The subclass runs ``GPT.forward``'s own code with its
-    global ``linear`` bound to the dot version, so the rest of the model
-    (embeddings, norms, attention, MLP, loss) is the same code, unchanged.
-    """
-    if "linear" not in GPT.forward.__code__.co_names:
-        raise RuntimeError("micrograd.gpt.GPT.forward no longer calls the module's "
-                           "linear(): update dot_gpt")
-
-    def linear(x, w):
-        """``w @ x``: ``micrograd.gpt.linear`` with each row one ``dot`` call."""
-        return [dot(row, x) for row in w]
-
-    fwd = GPT.forward
-    forward = types.FunctionType(fwd.__code__, dict(vars(gpt_module), linear=linear),
-                                 fwd.__name__, fwd.__defaults__, fwd.__closure__)
-    forward.__doc__ = fwd.__doc__
-    return type("DotGPT", (GPT,), {"forward": forward, "__module__": __name__,
-                                    "__doc__": dot_gpt.__doc__})
-
-
 class GPTRun:
-    """A seeded GPT, its document and its optimizer: the timed pieces of a step.
+    """A seeded GPT, its documents and its optimizer: the timed pieces of a step.
 
-    With ``dot`` (``micrograd.engine.dot``) the model is ``dot_gpt(dot)``;
-    with ``optim`` (``micrograd.optim``) the optimizer is ``CAdam``.
+    ``step()`` trains on the next of ``DOCUMENTS`` (cycling);
+    ``forward_backward()`` always on ``DOCUMENT``. With ``optim``
+    (``micrograd.optim``) the optimizer is ``CAdam``; with ``compiled`` the
+    loss is ``GPT.compiled_loss()``, recorded here (untimed).
     """
 
-    def __init__(self, Value, cfg=None, text=DOCUMENT, dot=None, optim=None):
-        model_class = GPT if dot is None else dot_gpt(dot)
-        self.model = model_class(Value, cfg or GPTConfig(**CONFIG))
-        self.tokens = tokenize(text, self.model.cfg.block_size)
+    def __init__(self, Value, cfg=None, optim=None, compiled=False):
+        self.model = GPT(Value, cfg or GPTConfig(**CONFIG))
+        block = self.model.cfg.block_size
+        self.tokens = tokenize(DOCUMENT, block)
+        self.docs = [tokenize(d, block) for d in DOCUMENTS]
         params = self.model.parameters()
         self.opt = Adam(params) if optim is None else CAdam(optim, params)
+        self.loss = self.model.compiled_loss() if compiled else self.model.loss
+        if compiled:
+            self.loss(self.tokens)      # the recording: every document replays it
         self.losses = []
+        self.k = 0
 
     def forward_backward(self):
-        loss = self.model.loss(self.tokens)
+        loss = self.loss(self.tokens)
         loss.backward()
         return loss.data
 
@@ -130,11 +115,88 @@ class GPTRun:
         self.opt.step()
 
     def step(self):
-        value = self.forward_backward()
+        loss = self.loss(self.docs[self.k % len(self.docs)])
+        self.k += 1
+        loss.backward()
         self.update()
+        if len(self.losses) < 3:
+            self.losses.append(loss.data)
+        return loss.data
+
+    def grads(self):
+        return [p.grad for p in self.model.parameters()]
+
+
+class TorchGPT:
+    """``micrograd.gpt.GPT`` in PyTorch, as its users write it: the same
+    weights (``GPT(float, cfg)`` draws them as plain floats), every position
+    of a document at once with a causal mask, ``F.cross_entropy``, and
+    ``torch.optim.Adam`` with ``Adam``'s hyperparameters. The same methods
+    as ``GPTRun``; ``dtype`` is ``torch.float64`` or ``torch.float32``.
+    """
+
+    def __init__(self, torch, dtype, cfg=None, lr=1e-2, betas=(0.9, 0.95), eps=1e-8):
+        self.torch = torch
+        self.cfg = cfg = cfg or GPTConfig(**CONFIG)
+        init = GPT(float, cfg)
+        names = ["wte", "wpe", "wq", "wk", "wv", "wo", "fc1", "fc2", "lm_head"]
+        self.w = {n: torch.tensor(getattr(init, n), dtype=dtype, requires_grad=True)
+                  for n in names}
+        self.params = list(self.w.values())     # GPT.parameters()'s order, flattened
+        self.opt = torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps)
+        T = cfg.block_size
+        self.mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        self.tokens = self._ids(tokenize(DOCUMENT, T))
+        self.docs = [self._ids(tokenize(d, T)) for d in DOCUMENTS]
+        self.losses = []
+        self.k = 0
+
+    def _ids(self, tokens):
+        return self.torch.tensor(tokens, dtype=self.torch.long)
+
+    @staticmethod
+    def _rmsnorm(x):
+        return x * (x.pow(2).mean(-1, keepdim=True) + 1e-5).rsqrt()
+
+    def loss(self, ids):
+        torch, w, cfg = self.torch, self.w, self.cfg
+        F = torch.nn.functional
+        idx, targets = ids[:-1], ids[1:]
+        T, H, hd = len(idx), cfg.n_head, cfg.head_dim
+        x = w["wte"][idx] + w["wpe"][:T]
+        h = self._rmsnorm(x)
+        q, k, v = (torch.matmul(h, w[n].t()).view(T, H, hd).transpose(0, 1)
+                   for n in ("wq", "wk", "wv"))
+        att = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
+        att = att.masked_fill(self.mask[:T, :T], float("-inf")).softmax(-1)
+        y = torch.matmul(att, v).transpose(0, 1).reshape(T, cfg.n_embd)
+        x = x + torch.matmul(y, w["wo"].t())
+        h = torch.relu(torch.matmul(self._rmsnorm(x), w["fc1"].t()))
+        x = x + torch.matmul(h, w["fc2"].t())
+        logits = torch.matmul(self._rmsnorm(x), w["lm_head"].t())
+        return F.cross_entropy(logits, targets)
+
+    def forward_backward(self):
+        loss = self.loss(self.tokens)
+        loss.backward()
+        return loss.item()
+
+    def update(self):
+        # zeroed, not set to None, as the scalar engines' Adam does: a later
+        # step() still updates every parameter (torch skips a None grad)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=False)
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = self.loss(self.docs[self.k % len(self.docs)])
+        self.k += 1
+        loss.backward()
+        self.opt.step()
+        value = loss.item()
         if len(self.losses) < 3:
             self.losses.append(value)
         return value
 
     def grads(self):
-        return [p.grad for p in self.model.parameters()]
+        return [g for p in self.params for g in p.grad.flatten().tolist()]

@@ -5,9 +5,9 @@ the default garbage collector, and with ``gc.disable()`` during the timed
 call), this package's compiled engine (through its own ``micrograd.nn``,
 whose layers are fused C kernels; through the original's ``nn.py``, one
 C call per op; recorded once with ``micrograd.compile`` and replayed, with
-``micrograd.optim.SGD``; and with its linear layers through
-``micrograd.engine.dot`` and ``micrograd.optim.Adam``), the pure-Python
-engine, and PyTorch.
+``micrograd.optim.SGD`` or ``Adam``; and updated by ``micrograd.optim.Adam``),
+the pure-Python engine, the popular GPT script's own ``__slots__`` Value
+(``script``), and PyTorch in float64 and float32.
 ``measure`` times a callable with ``benchmark.pedantic``, picking the number
 of rounds from one untimed call so that slow peers get a few rounds and fast
 ones many, within a time budget per row.
@@ -33,9 +33,11 @@ LABELS = {
     "micrograd-c": "micrograd-c",
     "micrograd-c-ops": "micrograd-c, per-op nn",
     "micrograd-c-compiled": "micrograd-c, compiled",
-    "micrograd-c-dot": "micrograd-c, dot + C Adam",
+    "micrograd-c-cadam": "micrograd-c, C Adam",
     "pure": "micrograd.pure",
+    "script": "the script's own Value",
     "torch": "PyTorch f64, 1 thread",
+    "torch-f32": "PyTorch f32, 1 thread",
 }
 ORDER = list(LABELS)
 
@@ -51,12 +53,12 @@ class Engine:
     """One engine: its ``Value`` and ``nn`` (scalar engines) or ``torch``.
 
     This package's variants also carry what they use beyond the original's
-    API: ``compile`` (``micrograd.compile``), ``dot``
-    (``micrograd.engine.dot``) and ``optim`` (``micrograd.optim``).
+    API: ``compile`` (``micrograd.compile``) and ``optim``
+    (``micrograd.optim``). PyTorch engines carry their ``dtype``.
     """
 
     def __init__(self, name, Value=None, nn=None, torch=None, gc_off=False,
-                 compile=None, dot=None, optim=None):
+                 compile=None, optim=None, dtype=None):
         self.name = name
         self.label = LABELS[name]
         self.Value = Value
@@ -64,8 +66,8 @@ class Engine:
         self.torch = torch
         self.gc_off = gc_off
         self.compile = compile
-        self.dot = dot
         self.optim = optim
+        self.dtype = dtype
 
     @property
     def is_torch(self):
@@ -95,11 +97,10 @@ def load_engine(name):
         micrograd = importlib.import_module("micrograd")
         return Engine(name, core.Value, core.nn, compile=micrograd.compile,
                       optim=importlib.import_module("micrograd.optim"))
-    if name == "micrograd-c-dot":
-        # built op by op, each linear layer's rows one micrograd.engine.dot call; Adam in C
+    if name == "micrograd-c-cadam":
+        # the dynamic engine, updated by micrograd.optim.Adam (its loop in C)
         core = load_engine("micrograd-c")
         return Engine(name, core.Value, core.nn,
-                      dot=importlib.import_module("micrograd.engine").dot,
                       optim=importlib.import_module("micrograd.optim"))
     if name == "micrograd-c-ops":
         # this engine under the original's nn.py: one C call per op, no fused kernels
@@ -112,8 +113,13 @@ def load_engine(name):
             raise peers.PeerUnavailable(f"micrograd.pure not importable: {exc}") from exc
         # the pure engine ships no nn: run the original's nn.py over its Value
         return Engine(name, pure.Value, peers.load_original_nn_on("micrograd.pure"))
-    if name == "torch":
-        return Engine(name, torch=peers.load_torch())
+    if name == "script":
+        from script_workload import ScriptValue
+        return Engine(name, ScriptValue)
+    if name in ("torch", "torch-f32"):
+        torch = peers.load_torch()
+        return Engine(name, torch=torch,
+                      dtype=torch.float32 if name == "torch-f32" else torch.float64)
     raise KeyError(name)
 
 
@@ -182,9 +188,12 @@ def tolerance(engine):
 
     Scalar engines do the same float operations in the same order, so only
     the order in which grads are accumulated may differ (a few ulps).  PyTorch
-    sums in another order (matmul, reductions).
+    sums in another order (matmul, reductions): 1e-9 in float64, 1e-5 in
+    float32 (its rounding, about 6e-8 per operation, accumulated).
     """
-    return (1e-9, 1e-12) if engine.is_torch else (1e-12, 1e-12)
+    if engine.is_torch:
+        return (1e-5, 1e-6) if engine.name == "torch-f32" else (1e-9, 1e-12)
+    return (1e-12, 1e-12)
 
 
 def assert_close_seq(engine, got, want, what):

@@ -7,10 +7,13 @@ Usage::
 
 Each timing group lists every engine's median and the ratios of medians
 ``original / this``, ``original gc off / this``, ``pure / this`` and
-``PyTorch / this``, all from the one run in the file: ``593×`` means this
-row is 593 times faster than that baseline, ``1/12`` that it is 12 times
-slower.  The ``memory`` group is shown as bytes per live node instead, the
-``replay-1e6`` group also as nanoseconds per node.  Rows the suite skipped
+``script's Value / this``, ``PyTorch f64 / this`` and ``PyTorch f32 /
+this``, all from the one run in the file: ``593×`` means this row is 593
+times faster than that baseline, ``1/12`` that it is 12 times slower.  The
+``memory`` group is shown as bytes per live node instead, the
+``replay-1e6`` group also as nanoseconds per node, the ``op-overhead``
+group as nanoseconds per statement net of the empty loop, with the ratio
+to the statement it wraps.  Rows the suite skipped
 on purpose are listed with their reason.  Last, the performance targets
 (``TARGETS``), each with the ratio measured in this run and whether it is
 met.
@@ -23,11 +26,14 @@ from pathlib import Path
 
 GROUP_ORDER = ["moons-step", "moons-forward", "moons-backward", "backward-fixed",
                "chain-400", "chain-1e5", "chain-1e6", "replay-1e6",
-               "gpt-step", "gpt-fwd-bwd", "gpt-adam"]
+               "gpt-step", "gpt-fwd-bwd", "gpt-adam", "gpt-script"]
 ENGINE_ORDER = ["original", "original-nogc", "micrograd-c", "micrograd-c-ops",
-                "micrograd-c-compiled", "micrograd-c-dot", "pure", "torch"]
+                "micrograd-c-cadam", "micrograd-c-compiled", "pure", "script",
+                "torch", "torch-f32"]
 BASELINES = [("original", "original / this"), ("original-nogc", "original gc off / this"),
-             ("pure", "pure / this"), ("torch", "PyTorch / this")]
+             ("pure", "pure / this"), ("script", "script's Value / this"),
+             ("torch", "PyTorch f64 / this"), ("torch-f32", "PyTorch f32 / this")]
+OPS = "op-overhead"
 README = Path(__file__).resolve().parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -78,7 +84,7 @@ def header(data):
 def timing_table(data):
     groups = {}
     for b in data.get("benchmarks", []):
-        if b.get("group") != "memory":
+        if b.get("group") not in ("memory", OPS):
             groups.setdefault(b.get("group") or "", []).append(b)
     skipped = {}
     for s in data.get("skipped_rows", []):
@@ -148,6 +154,36 @@ def replay_table(data):
     return "\n".join(lines)
 
 
+def op_times(data):
+    """{row: net seconds per statement} of the op-overhead group: each row's
+    median per statement, less the empty loop's."""
+    rows = {b["extra_info"]["row"]: b for b in data.get("benchmarks", [])
+            if b.get("group") == OPS and "row" in b.get("extra_info", {})}
+    empty = rows.get("empty loop")
+    if empty is None:
+        return {}
+    per = {r: b["stats"]["median"] / b["extra_info"]["statements_per_call"]
+           for r, b in rows.items()}
+    return {r: t - per["empty loop"] for r, t in per.items() if r != "empty loop"}
+
+
+def op_table(data):
+    rows = {b["extra_info"]["row"]: b["extra_info"] for b in data.get("benchmarks", [])
+            if b.get("group") == OPS and "row" in b.get("extra_info", {})}
+    net = op_times(data)
+    if not net:
+        return ""
+    lines = ["| statement | net ns | measured against | ratio |", "|---|---:|---|---:|"]
+    for row, info in rows.items():
+        if row not in net:
+            continue
+        base = info.get("baseline")
+        ratio = f"{net[row] / net[base]:.2f}×" if base in net and net[base] > 0 else ""
+        lines.append(f"| `{info['statement']}` ({row}) | {net[row] * 1e9:.1f} "
+                     f"| {base or ''} | {ratio} |")
+    return "\n".join(lines)
+
+
 # ---- targets -------------------------------------------------------------------
 
 def _medians(data):
@@ -199,6 +235,20 @@ def _ns_per_node(at_most):
     return check
 
 
+def _op_ratio(row, at_most):
+    """A target 'row's net time is at most ``at_most`` times its baseline's'."""
+    def check(_med, data):
+        net = op_times(data)
+        base = {b["extra_info"]["row"]: b["extra_info"].get("baseline")
+                for b in data.get("benchmarks", [])
+                if b.get("group") == OPS and "row" in b.get("extra_info", {})}.get(row)
+        if row not in net or base not in net:
+            return None
+        r = net[row] / net[base]
+        return f"{r:.2f}× {base}", r <= at_most
+    return check
+
+
 # (target, how it is measured, its check)
 TARGETS = [
     ("moons step, the original's code, vs micrograd 0.1.0 (default GC): ≥ 100×",
@@ -234,9 +284,36 @@ TARGETS = [
     ("compiled + C SGD moons step vs micrograd 0.1.0 (default GC): ≥ 2,000×",
      "moons-step: micrograd-c, compiled vs micrograd 0.1.0",
      _speedup(("moons-step", "original"), ("moons-step", "micrograd-c-compiled"), 2000)),
-    ("GPT step, dot linear layers + C Adam, vs micrograd.pure + Python Adam: ≥ 60×",
-     "gpt-step: micrograd-c, dot + C Adam vs micrograd.pure",
-     _speedup(("gpt-step", "pure"), ("gpt-step", "micrograd-c-dot"), 60)),
+    ("GPT step, dynamic + C Adam, vs micrograd.pure + Python Adam: ≥ 60×",
+     "gpt-step: micrograd-c, C Adam vs micrograd.pure",
+     _speedup(("gpt-step", "pure"), ("gpt-step", "micrograd-c-cadam"), 60)),
+    ("compiled GPT step (replay + C Adam) vs PyTorch f32 eager: ≥ 4× (goal 8×)",
+     "gpt-step: micrograd-c, compiled vs PyTorch f32, 1 thread",
+     _speedup(("gpt-step", "torch-f32"), ("gpt-step", "micrograd-c-compiled"), 4)),
+    ("compiled GPT step vs micrograd.pure + Python Adam: ≥ 300×",
+     "gpt-step: micrograd-c, compiled vs micrograd.pure",
+     _speedup(("gpt-step", "pure"), ("gpt-step", "micrograd-c-compiled"), 300)),
+    ("the popular script's GPT step on this Value vs its own `__slots__` Value: ≥ 30×",
+     "gpt-script: micrograd-c vs the script's own Value",
+     _speedup(("gpt-script", "script"), ("gpt-script", "micrograd-c"), 30)),
+    ("binary op `a * b`: ≤ 3× the float op (net of the loop)",
+     "op-overhead: Value a * b / float x * y",
+     _op_ratio("Value a * b", 3)),
+    ("binary op `a + b`: ≤ 3× the float op (net of the loop)",
+     "op-overhead: Value a + b / float x + y",
+     _op_ratio("Value a + b", 3)),
+    ("`a.data` read: ≤ 2.5× a `__slots__` attribute's (goal 2×)",
+     "op-overhead: Value get a.data / slot get",
+     _op_ratio("Value get a.data", 2.5)),
+    ("`a.grad` read: ≤ 2.5× a `__slots__` attribute's (goal 2×)",
+     "op-overhead: Value get a.grad / slot get",
+     _op_ratio("Value get a.grad", 2.5)),
+    ("`a.data =` write: ≤ 2.5× a `__slots__` attribute's (goal 1.5×)",
+     "op-overhead: Value set a.data / slot set",
+     _op_ratio("Value set a.data = x", 2.5)),
+    ("`a.grad =` write: ≤ 2.5× a `__slots__` attribute's (goal 1.5×)",
+     "op-overhead: Value set a.grad / slot set",
+     _op_ratio("Value set a.grad = x", 2.5)),
     ("replay overhead, forward + backward: ≤ 5 ns per node",
      "replay-1e6: micrograd-c, compiled, 10^6-node recording",
      _ns_per_node(5)),
@@ -264,6 +341,10 @@ def render(data):
     if replay:
         parts += ["", "Forward + backward per node, chain of 10^6 nodes (`replay-1e6`):", "",
                   replay]
+    ops = op_table(data)
+    if ops:
+        parts += ["", "The dynamic floor (`op-overhead`): nanoseconds per statement, net of "
+                  "the empty loop, and the ratio to the statement it wraps:", "", ops]
     mem = memory_table(data)
     if mem:
         parts += ["", "Memory per live node (resident-set growth / nodes, fresh process):", "", mem]

@@ -99,6 +99,7 @@ elapsed = time.perf_counter() - t0
 print(f"{args.steps} steps in {elapsed:.1f} s ({1000 * elapsed / args.steps:.2f} ms/step, "
       f"{args.steps / elapsed:.0f} steps/s)")
 
-print(f"\n{args.samples} samples at temperature {args.temperature}:")
+if args.samples:
+    print(f"\n{args.samples} samples at temperature {args.temperature}:")
 for _ in range(args.samples):
     print(" ", tok.decode(model.sample(tok.bos, temperature=args.temperature, rng=rng)))
