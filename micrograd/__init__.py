@@ -12,10 +12,14 @@ replay it in C), ``micrograd.optim`` (SGD, Adam in C), ``micrograd.save`` /
 ``micrograd.arena_trim()`` (give its free memory back).
 """
 
-from micrograd_c import arena_stats, arena_trim
-from micrograd.engine import Value
-from micrograd.capture import CompiledFunction, compile
-from micrograd.serialize import load, save
+from micrograd import _integrity
+
+_integrity.check()      # before anything else: a clear error if files are not ours
+
+from micrograd_c import arena_stats, arena_trim  # noqa: E402
+from micrograd.engine import Value  # noqa: E402
+from micrograd.capture import CompiledFunction, compile  # noqa: E402
+from micrograd.serialize import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 # `compile` is left out: `from micrograd import *` must not shadow the builtin.

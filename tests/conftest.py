@@ -135,12 +135,11 @@ def _exec_module(name, source):
 
 
 @pytest.fixture(scope="session")
-def original(tmp_path_factory):
-    """The original micrograd 0.1.0 as a namespace with ``engine`` and ``nn``.
+def original_files(tmp_path_factory):
+    """The files of the original micrograd 0.1.0's wheel: {path: bytes}.
 
-    Its wheel is fetched with ``pip download`` (never installed: its import
-    name is ours) or taken from ``$MICROGRAD_ORIGINAL_WHEEL``; its modules are
-    executed from the zip under another package name.  Skips when the wheel
+    The wheel is fetched with ``pip download`` (never installed: its import
+    name is ours) or taken from ``$MICROGRAD_ORIGINAL_WHEEL``.  Skips when it
     cannot be had.
     """
     try:
@@ -150,8 +149,15 @@ def original(tmp_path_factory):
         pytest.skip(f"micrograd 0.1.0 wheel unavailable: {exc}")
     assert hashlib.sha256(data).hexdigest() == ORIGINAL_WHEEL_SHA256, "unexpected wheel"
     with zipfile.ZipFile(wheel) as z:
-        engine_src = z.read("micrograd/engine.py").decode()
-        nn_src = z.read("micrograd/nn.py").decode()
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.fixture(scope="session")
+def original(original_files):
+    """The original micrograd 0.1.0 as a namespace with ``engine`` and ``nn``,
+    its modules executed from the wheel under another package name."""
+    engine_src = original_files["micrograd/engine.py"].decode()
+    nn_src = original_files["micrograd/nn.py"].decode()
     assert "from micrograd.engine import Value" in nn_src
     nn_src = nn_src.replace("from micrograd.engine import Value",
                             f"from {ORIGINAL_PACKAGE}.engine import Value")
