@@ -13,8 +13,10 @@ from micrograd.nn import MLP
 from micrograd.data import make_moons
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--steps", type=int, default=100)
+parser.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
 args = parser.parse_args()
+if args.steps < 1:
+    parser.error("--steps must be at least 1")
 
 random.seed(1337)
 X, y = make_moons(n_samples=100, noise=0.1, seed=1)

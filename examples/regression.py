@@ -13,10 +13,14 @@ import time
 from micrograd.nn import MLP
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--steps", type=int, default=50)
+parser.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
 parser.add_argument("--lr", type=float, default=0.05, help="learning rate")
 parser.add_argument("--seed", type=int, default=1337)
 args = parser.parse_args()
+if args.steps < 1:
+    parser.error("--steps must be at least 1")
+if not args.lr > 0:
+    parser.error("--lr must be above 0")
 
 random.seed(args.seed)
 xs = [

@@ -18,9 +18,13 @@ import os
 import sys
 import time
 
-import micrograd
-from micrograd import demo
-from micrograd.viz import plot_decision_boundary
+from micrograd import _integrity
+
+_integrity.check()      # the original's __init__.py would not run the check
+
+import micrograd  # noqa: E402
+from micrograd import demo  # noqa: E402
+from micrograd.viz import plot_decision_boundary  # noqa: E402
 
 __all__ = ["main"]
 
@@ -53,6 +57,7 @@ def build_parser():
         description="micrograd-c: a drop-in, C-accelerated micrograd.")
     parser.add_argument("--version", action="version", version=f"micrograd-c {micrograd.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.commands = commands       # main() reports a subcommand's errors with its usage
 
     p = commands.add_parser(
         "demo", help="train the moons classifier and draw its decision boundary",
@@ -84,7 +89,12 @@ def main(argv=None):
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            # argparse would report them with the top-level usage: an unknown
+            # option of `micrograd demo` is the subcommand's usage error
+            parser.commands.choices[args.command].error(
+                f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:        # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else 1
     try:

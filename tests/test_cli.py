@@ -89,6 +89,9 @@ def test_bad_arguments(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert message in err and "Traceback" not in err
+    # a subcommand's error comes with the subcommand's usage
+    usage = "usage: micrograd demo" if argv[:1] == ["demo"] else "usage: micrograd ["
+    assert err.startswith(usage), err
 
 
 def test_help_and_version(capsys):

@@ -97,6 +97,19 @@ def test_gpt_example_refuses_bad_arguments(tmp_path, args, message):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("name, args, message", [
+    ("moons.py", ["--steps", "-3"], "--steps must be at least 1"),
+    ("moons.py", ["--steps", "x"], "invalid int value"),
+    ("regression.py", ["--steps", "0"], "--steps must be at least 1"),
+    ("regression.py", ["--lr", "-1"], "--lr must be above 0"),
+])
+def test_examples_refuse_bad_arguments(tmp_path, name, args, message):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("usage: ") and "Traceback" not in proc.stderr
+
+
 def test_gpt_example_refuses_an_empty_file(tmp_path):
     (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, str(EXAMPLES / "gpt.py"), "--data", "empty.txt"],
