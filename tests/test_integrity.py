@@ -12,24 +12,27 @@ from pathlib import Path
 import pytest
 
 import micrograd
+import micrograd_c
 from micrograd import _integrity
 
 FACADE = Path(micrograd.__file__).resolve().parent
+CORE = Path(micrograd_c.__file__).resolve().parent
 
 
 @pytest.fixture
 def package(tmp_path):
-    """A copy of the installed facade, first on the import path of the
-    interpreters that ``run`` starts (the compiled core stays the installed one)."""
-    shutil.copytree(FACADE, tmp_path / "micrograd",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    """A copy of the installed facade and core in a folder of their own;
+    ``run`` starts interpreters that see only that folder (no site-packages:
+    ``-S``), as an environment holding just this installation would."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.c", "*.html")
+    shutil.copytree(FACADE, tmp_path / "micrograd", ignore=ignore)
+    shutil.copytree(CORE, tmp_path / "micrograd_c", ignore=ignore)
     return tmp_path / "micrograd"
 
 
 def run(package, code):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(package.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    env = dict(os.environ, PYTHONPATH=str(package.parent))
+    return subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                           env=env, cwd=package.parent, timeout=120)
 
 
@@ -87,9 +90,10 @@ def test_one_module_replaced_is_named(package):
     assert "__init__.py" not in out.stderr.split("broken:")[1].split(".")[0]
 
 
-def test_the_facade_gone_entirely(tmp_path):
+def test_the_facade_gone_entirely(package):
     # only the compiled core left: its import names what to do
-    (tmp_path / "micrograd").mkdir()             # an empty namespace package
-    out = run(tmp_path / "micrograd", "import micrograd_c")
+    shutil.rmtree(package)
+    out = run(package, "import micrograd_c")
     assert out.returncode != 0
+    assert "the micrograd package that comes with micrograd_c is missing" in out.stderr
     assert "pip install micrograd-c" in out.stderr
