@@ -12,10 +12,12 @@ replay it in C), ``micrograd.optim`` (SGD, Adam in C), ``micrograd.save`` /
 ``micrograd.arena_trim()`` (give its free memory back).
 """
 
-from micrograd_c import arena_stats, arena_trim
-from micrograd.engine import Value
-from micrograd.capture import CompiledFunction, compile
-from micrograd.serialize import load, save
+# `name as name`: re-exported for type checkers too (`compile` is not in
+# __all__, yet `micrograd.compile` is public).
+from micrograd_c import arena_stats as arena_stats, arena_trim as arena_trim
+from micrograd.engine import Value as Value
+from micrograd.capture import CompiledFunction as CompiledFunction, compile as compile
+from micrograd.serialize import load as load, save as save
 
 __version__ = "0.1.0"
 # `compile` is left out: `from micrograd import *` must not shadow the builtin.
