@@ -90,6 +90,15 @@ class GPTConfig:
     from ``random.Random(seed)``.
     """
 
+    vocab_size: int
+    n_embd: int
+    block_size: int
+    n_head: int
+    head_dim: int
+    mlp_hidden: int
+    init_std: float
+    seed: int
+
     def __init__(self, vocab_size: int, n_embd: int = 16, block_size: int = 8, n_head: int = 4,
                  mlp_ratio: int = 4, init_std: float = 0.08, seed: int = 42) -> None:
         if n_embd % n_head:
@@ -114,6 +123,11 @@ class CharTokenizer:
     >>> tok.decode([2, 0, 1])
     'cab'
     """
+
+    chars: list[str]
+    ids: dict[str, int]
+    bos: int
+    vocab_size: int
 
     def __init__(self, chars: Iterable[str]) -> None:
         self.chars = list(chars)
@@ -176,6 +190,19 @@ class GPT(Generic[S]):
     cross-entropy; ``sample(bos)`` generates a document. ``GPT(Value, cfg)``
     is a ``GPT[Value]``: its weights and losses are of the class given.
     """
+
+    Value: Callable[[float], S]
+    cfg: GPTConfig
+    wte: list[list[S]]
+    wpe: list[list[S]]
+    wq: list[list[S]]
+    wk: list[list[S]]
+    wv: list[list[S]]
+    wo: list[list[S]]
+    fc1: list[list[S]]
+    fc2: list[list[S]]
+    lm_head: list[list[S]]
+    params: list[S]
 
     def __init__(self, Value: Callable[[float], S], cfg: GPTConfig) -> None:
         self.Value = Value
