@@ -16,10 +16,12 @@ from micrograd import _integrity
 
 _integrity.check()      # before anything else: a clear error if files are not ours
 
-from micrograd_c import arena_stats, arena_trim  # noqa: E402
-from micrograd.engine import Value  # noqa: E402
-from micrograd.capture import CompiledFunction, compile  # noqa: E402
-from micrograd.serialize import load, save  # noqa: E402
+# `name as name`: re-exported for type checkers too (`compile` is not in
+# __all__, yet `micrograd.compile` is public).
+from micrograd_c import arena_stats as arena_stats, arena_trim as arena_trim  # noqa: E402
+from micrograd.engine import Value as Value  # noqa: E402
+from micrograd.capture import CompiledFunction as CompiledFunction, compile as compile  # noqa: E402
+from micrograd.serialize import load as load, save as save  # noqa: E402
 
 __version__ = "0.1.0"
 # `compile` is left out: `from micrograd import *` must not shadow the builtin.

@@ -82,12 +82,17 @@ import sys
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from micrograd.engine import Value
 from micrograd_c.tape import Tape, flatten, recording, recording_here, substitute
 from micrograd_c.value import Index, set_recorded_read_hook
 
 __all__ = ["compile", "CompiledFunction", "TraceWarning", "Index"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class TraceWarning(UserWarning):
@@ -100,7 +105,7 @@ class TraceWarning(UserWarning):
 _recorder = threading.local()
 
 
-def _on_recorded_read():
+def _on_recorded_read() -> None:
     """A node of the recording in progress had its data read (a Value made
     inside the function, or one of its inputs): the number read is baked
     into the recording. Keep the first place it happens, for the warning
@@ -112,7 +117,8 @@ def _on_recorded_read():
     _recorder.read = (frame.f_code.co_filename, frame.f_lineno, frame.f_globals)
 
 
-def _warn_recorded_read(fn, read):
+def _warn_recorded_read(fn: "CompiledFunction[..., Any]",
+                        read: tuple[str, int, dict[str, Any]]) -> None:
     """The TraceWarning for a read of recorded data, at the line that read it."""
     fn._warned_read = True
     filename, lineno, module_globals = read
@@ -128,7 +134,7 @@ def _warn_recorded_read(fn, read):
 set_recorded_read_hook(_on_recorded_read)
 
 
-def _as_indices(obj):
+def _as_indices(obj: Any) -> Any:
     """obj with every int (not bool) in it, through lists and tuples, an
     Index (an index input)."""
     t = type(obj)
@@ -141,7 +147,7 @@ def _as_indices(obj):
     return obj
 
 
-def _copy_out(out):
+def _copy_out(out: Any) -> Any:
     """A fresh copy of the output containers (the Values are shared)."""
     t = type(out)
     if t is list:
@@ -153,7 +159,7 @@ def _copy_out(out):
     return out
 
 
-def _values_in(out):
+def _values_in(out: Any) -> Iterator[Value]:
     t = type(out)
     if isinstance(out, Value):
         yield out
@@ -169,22 +175,30 @@ def _values_in(out):
 class _Recording:
     __slots__ = ("tape", "out", "keys")
 
-    def __init__(self, tape, out, keys):
+    def __init__(self, tape: Tape | None, out: Any, keys: list[Value]) -> None:
         self.tape = tape    # None: this structure runs as plain code
         self.out = out
         self.keys = keys    # Values passed in: their ids are in the key
 
 
-class CompiledFunction:
+class CompiledFunction(Generic[P, R]):
     """A function whose graph is recorded once per argument structure and
     replayed in C afterwards. Made by ``micrograd.compile``; see the module
-    documentation for what is recorded.
+    documentation for what is recorded. It is called as the function is
+    (``CompiledFunction[P, R]`` for a function of parameters ``P``
+    returning ``R``).
 
     Attributes: ``check`` (False, True or "strict"), ``cache_size``,
     ``index_inputs``.
     """
 
-    def __init__(self, fn, check=False, cache_size=8, index_inputs=()):
+    fn: Callable[P, R]
+    check: bool | Literal["strict"]
+    cache_size: int
+    index_inputs: tuple[str, ...]
+
+    def __init__(self, fn: Callable[P, R], check: bool | Literal["strict"] = False,
+                 cache_size: int = 8, index_inputs: str | Iterable[str] = ()) -> None:
         if not callable(fn):
             raise TypeError(f"compile() needs a function, not {type(fn).__name__!r}")
         if check not in (False, True, "strict"):
@@ -195,7 +209,7 @@ class CompiledFunction:
         if isinstance(index_inputs, str):
             index_inputs = (index_inputs,)
         index_inputs = tuple(index_inputs)
-        self._signature = None
+        self._signature: inspect.Signature | None = None
         if index_inputs:
             try:
                 self._signature = inspect.signature(fn)
@@ -210,19 +224,23 @@ class CompiledFunction:
         self.check = check
         self.cache_size = cache_size
         self.index_inputs = index_inputs
-        self._cache = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], _Recording] = OrderedDict()
         self._warned_read = False
         functools.update_wrapper(self, fn)
 
-    def _mark_indices(self, args, kwargs):
+    def _mark_indices(self, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The call's arguments with the ints of the index inputs as Index objects."""
+        assert self._signature is not None     # set when there are index inputs
         bound = self._signature.bind(*args, **kwargs)
         for name in self.index_inputs:
             if name in bound.arguments:
                 bound.arguments[name] = _as_indices(bound.arguments[name])
         return bound.args, bound.kwargs
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *fn_args: P.args, **fn_kwargs: P.kwargs) -> R:
+        args: tuple[Any, ...] = fn_args
+        kwargs: dict[str, Any] = fn_kwargs
         if self.index_inputs:
             args, kwargs = self._mark_indices(args, kwargs)
         key, xs = flatten(args, kwargs)
@@ -233,22 +251,24 @@ class CompiledFunction:
                 # or another thread is recording: one recording at a time.
                 return self._run_dynamic(args, kwargs, xs)
             rec, out = self._record(key, args, kwargs, xs)
-            return out if rec.tape is None else _copy_out(rec.out)
+            return out if rec.tape is None else cast(R, _copy_out(rec.out))
         self._cache.move_to_end(key)
         if rec.tape is None:
             return self._run_dynamic(args, kwargs, xs)
         rec.tape.replay(xs)
         if self.check:
             self._check(rec, args, kwargs, xs)
-        return _copy_out(rec.out)
+        return cast(R, _copy_out(rec.out))
 
-    def _run_dynamic(self, args, kwargs, xs, inputs=None):
+    def _run_dynamic(self, args: tuple[Any, ...], kwargs: dict[str, Any], xs: Iterable[float],
+                     inputs: list[Value] | None = None) -> R:
         """fn run as plain code, with Values made from xs as its floats."""
         args, kwargs = substitute(args, kwargs,
                                   inputs if inputs is not None else [Value(x) for x in xs])
         return self.fn(*args, **kwargs)
 
-    def _run_recorded(self, args, kwargs, xs):
+    def _run_recorded(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                      xs: Iterable[float]) -> tuple[Tape, R]:
         """Run fn on Values made from xs, recording; return (tape, out)."""
         inputs = [Value(x) for x in xs]
         tape = Tape()
@@ -265,7 +285,8 @@ class CompiledFunction:
         tape.stop(list(_values_in(out)))     # what the outputs depend on, only
         return tape, out
 
-    def _record(self, key, args, kwargs, xs):
+    def _record(self, key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any],
+                xs: Iterable[float]) -> tuple[_Recording, R]:
         """Record fn for this structure; (the cache entry, fn's result)."""
         tape, out = self._run_recorded(args, kwargs, xs)
         keys = [v for v in _values_in((args, kwargs))]
@@ -285,11 +306,13 @@ class CompiledFunction:
             self._cache.popitem(last=False)
         return rec, out
 
-    def _name(self):
+    def _name(self) -> object:
         return getattr(self.fn, '__qualname__', self.fn)
 
-    def _check(self, rec, args, kwargs, xs):
+    def _check(self, rec: _Recording, args: tuple[Any, ...], kwargs: dict[str, Any],
+               xs: Iterable[float]) -> None:
         strict = self.check == "strict"
+        assert rec.tape is not None         # a replayed structure has a tape
         tape, _ = self._run_recorded(args, kwargs, xs)
         want = rec.tape.signature(strict)
         got = tape.signature(strict)
@@ -303,21 +326,31 @@ class CompiledFunction:
                 f"depend on the data; do not compile it, or give it the varying "
                 f"values as arguments")
 
-    def cache_info(self):
+    def cache_info(self) -> dict[str, Any]:
         """A dict: recordings kept, cache_size, nodes recorded per structure."""
         return {"recordings": len(self._cache), "cache_size": self.cache_size,
                 "nodes": [rec.tape.size if rec.tape is not None else 0
                           for rec in self._cache.values()]}
 
-    def cache_clear(self):
+    def cache_clear(self) -> None:
         """Drop every recording (their nodes are freed)."""
         self._cache.clear()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<compiled {self._name()!r}>"
 
 
-def compile(fn=None, *, check=False, cache_size=8, index_inputs=()):
+@overload
+def compile(fn: Callable[P, R], *, check: bool | Literal["strict"] = False,
+            cache_size: int = 8, index_inputs: str | Iterable[str] = ()
+            ) -> CompiledFunction[P, R]: ...
+@overload
+def compile(fn: None = None, *, check: bool | Literal["strict"] = False,
+            cache_size: int = 8, index_inputs: str | Iterable[str] = ()
+            ) -> Callable[[Callable[P, R]], CompiledFunction[P, R]]: ...
+def compile(fn: Callable[P, R] | None = None, *, check: bool | Literal["strict"] = False,
+            cache_size: int = 8, index_inputs: str | Iterable[str] = ()
+            ) -> CompiledFunction[P, R] | Callable[[Callable[P, R]], CompiledFunction[P, R]]:
     """Record the graph ``fn`` builds and replay it in C on later calls.
 
     Use as ``@micrograd.compile``, ``@micrograd.compile(check=True)`` or
@@ -327,7 +360,7 @@ def compile(fn=None, *, check=False, cache_size=8, index_inputs=()):
     ``micrograd.compile`` module documentation (``micrograd.capture``) for
     the rules.
     """
-    def make(f):
+    def make(f: Callable[P, R]) -> CompiledFunction[P, R]:
         return CompiledFunction(f, check=check, cache_size=cache_size,
                                 index_inputs=index_inputs)
     return make if fn is None else make(fn)

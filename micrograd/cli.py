@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 
 from micrograd import _integrity
 
@@ -31,7 +32,7 @@ __all__ = ["main"]
 PLOT_HINT = 'pip install "micrograd-c[plot]"'
 
 
-def _positive_int(text):
+def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -41,7 +42,7 @@ def _positive_int(text):
     return value
 
 
-def _png_path(text):
+def _png_path(text: str) -> str:
     if not text.lower().endswith(".png"):
         raise argparse.ArgumentTypeError(f"must name a .png file, got {text!r}")
     folder = os.path.dirname(os.path.abspath(text))
@@ -50,7 +51,7 @@ def _png_path(text):
     return text
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``micrograd`` command."""
     parser = argparse.ArgumentParser(
         prog="micrograd",
@@ -85,7 +86,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     try:
@@ -114,7 +115,8 @@ def main(argv=None):
 
 # ---- micrograd demo ---------------------------------------------------------------
 
-def _progress(total, label, quiet):
+def _progress(total: int, label: str, quiet: bool
+              ) -> tuple[Callable[[int, float, float], None], Callable[[], object]]:
     """A callback ``update(k, loss, acc)`` showing training progress on stderr, and
     a ``close()``: a tqdm bar if tqdm is installed, else a line every tenth of the run."""
     if quiet:
@@ -124,7 +126,7 @@ def _progress(total, label, quiet):
     except ImportError:
         every = max(1, total // 10)
 
-        def update(k, loss, acc):
+        def update(k: int, loss: float, acc: float) -> None:
             if (k + 1) % every == 0 or k + 1 == total:
                 print(f"{label}: step {k + 1:>{len(str(total))}}/{total}  "
                       f"loss {loss:.4f}  accuracy {acc:.0%}", file=sys.stderr)
@@ -132,13 +134,13 @@ def _progress(total, label, quiet):
 
     bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr)
 
-    def update(k, loss, acc):
+    def update(k: int, loss: float, acc: float) -> None:
         bar.set_postfix_str(f"loss {loss:.4f}, accuracy {acc:.0%}", refresh=False)
         bar.update()
     return update, bar.close
 
 
-def _train(run, label, quiet):
+def _train(run: "demo.MoonsDemo", label: str, quiet: bool) -> float:
     """Train a ``MoonsDemo`` for its steps; returns the seconds spent in ``step()``."""
     update, close = _progress(run.steps, label, quiet)
     elapsed = 0.0
@@ -153,11 +155,11 @@ def _train(run, label, quiet):
     return elapsed
 
 
-def _timing(steps, seconds):
+def _timing(steps: int, seconds: float) -> str:
     return f"{steps} steps in {seconds:.2f} s, {1000 * seconds / steps:.2f} ms/step"
 
 
-def run_demo(args):
+def run_demo(args: argparse.Namespace) -> int:
     """``micrograd demo``: train, summarise, plot."""
     engine = args.engine
     run = demo.MoonsDemo(engine, steps=args.steps, seed=args.seed)

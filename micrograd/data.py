@@ -6,7 +6,9 @@ import random
 __all__ = ["make_moons"]
 
 
-def make_moons(n_samples=100, noise=0.1, seed=None):
+def make_moons(n_samples: int = 100, noise: float = 0.1,
+               seed: int | float | str | bytes | bytearray | None = None
+               ) -> tuple[list[list[float]], list[int]]:
     """Two interleaving half circles, as scikit-learn's ``make_moons``.
 
     Returns ``(X, y)``: ``X`` a list of ``[x0, x1]`` float pairs, ``y`` a list
@@ -26,7 +28,7 @@ def make_moons(n_samples=100, noise=0.1, seed=None):
     rng = random.Random(seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
-    points = []
+    points: list[tuple[list[float], int]] = []
     for i in range(n_out):
         t = math.pi * i / max(n_out - 1, 1)
         points.append(([math.cos(t), math.sin(t)], -1))

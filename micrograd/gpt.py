@@ -29,10 +29,55 @@ On the compiled engine, train it with ``micrograd.optim.Adam``:
 
 import math
 import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from micrograd.engine import dot, take
 
-__all__ = ["GPTConfig", "CharTokenizer", "GPT", "linear", "rmsnorm", "softmax"]
+if TYPE_CHECKING:
+    from micrograd.capture import CompiledFunction
+
+__all__ = ["GPTConfig", "CharTokenizer", "GPT", "Scalar", "CompiledLoss", "linear", "rmsnorm",
+           "softmax"]
+
+S = TypeVar("S", bound="Scalar")
+
+
+class Scalar(Protocol):
+    """What the model needs of a Value: micrograd's arithmetic and ops
+    (``micrograd.engine.Value`` and ``micrograd.pure.Value`` have them)."""
+
+    @property
+    def data(self) -> float: ...
+    def __add__(self: S, other: S | float, /) -> S: ...
+    def __radd__(self: S, other: float, /) -> S: ...
+    def __sub__(self: S, other: S | float, /) -> S: ...
+    def __mul__(self: S, other: S | float, /) -> S: ...
+    def __rmul__(self: S, other: float, /) -> S: ...
+    def __truediv__(self: S, other: S | float, /) -> S: ...
+    def __pow__(self: S, other: float, /) -> S: ...
+    def __neg__(self: S) -> S: ...
+    def max(self: S, other: S, /) -> S: ...
+    def detach(self: S) -> S: ...
+    def exp(self: S) -> S: ...
+    def log(self: S) -> S: ...
+    def relu(self: S) -> S: ...
+    def backward(self) -> None: ...
+
+
+class CompiledLoss(Protocol[S]):
+    """``GPT.compiled_loss()``: the loss of a document's tokens, compiled,
+    with the compiled function's ``cache_info`` and ``cache_clear``."""
+
+    compiled: "CompiledFunction[[Sequence[Any]], S]"
+
+    def __call__(self, tokens: Sequence[int], /) -> S: ...
+    def cache_info(self) -> dict[str, Any]: ...
+    def cache_clear(self) -> None: ...
+
+
+class _Sampler(Protocol):
+    def choices(self, population: Sequence[int], weights: Sequence[float], /) -> list[int]: ...
 
 
 class GPTConfig:
@@ -45,8 +90,17 @@ class GPTConfig:
     from ``random.Random(seed)``.
     """
 
-    def __init__(self, vocab_size, n_embd=16, block_size=8, n_head=4,
-                 mlp_ratio=4, init_std=0.08, seed=42):
+    vocab_size: int
+    n_embd: int
+    block_size: int
+    n_head: int
+    head_dim: int
+    mlp_hidden: int
+    init_std: float
+    seed: int
+
+    def __init__(self, vocab_size: int, n_embd: int = 16, block_size: int = 8, n_head: int = 4,
+                 mlp_ratio: int = 4, init_std: float = 0.08, seed: int = 42) -> None:
         if n_embd % n_head:
             raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
         self.vocab_size = vocab_size
@@ -70,7 +124,12 @@ class CharTokenizer:
     'cab'
     """
 
-    def __init__(self, chars):
+    chars: list[str]
+    ids: dict[str, int]
+    bos: int
+    vocab_size: int
+
+    def __init__(self, chars: Iterable[str]) -> None:
         self.chars = list(chars)
         if len(set(self.chars)) != len(self.chars):
             raise ValueError("the characters of a CharTokenizer must be distinct")
@@ -79,36 +138,36 @@ class CharTokenizer:
         self.vocab_size = len(self.chars) + 1
 
     @classmethod
-    def from_documents(cls, docs):
+    def from_documents(cls, docs: Iterable[str]) -> "CharTokenizer":
         """A tokenizer for every character that occurs in ``docs``, in sorted order."""
         return cls(sorted(set("".join(docs))))
 
-    def encode(self, doc):
+    def encode(self, doc: Iterable[str]) -> list[int]:
         """``[BOS] + ids of doc + [BOS]`` (a KeyError names an unknown character)."""
         return [self.bos] + [self.ids[ch] for ch in doc] + [self.bos]
 
-    def decode(self, ids):
+    def decode(self, ids: Iterable[int]) -> str:
         """The text of ``ids``, BOS tokens left out."""
         return "".join(self.chars[i] for i in ids if i != self.bos)
 
 
 # ---- building blocks (lists of Values) ----------------------------------------
 
-def linear(x, w):
+def linear(x: Sequence[S], w: Sequence[Sequence[S]]) -> list[S]:
     """``w @ x`` for a list-of-rows matrix ``w`` and a vector ``x``: each
     row is ``sum(wi * xi for wi, xi in zip(row, x))``, in one ``dot`` call
     (the same nodes)."""
     return [dot(row, x) for row in w]
 
 
-def rmsnorm(x):
+def rmsnorm(x: Sequence[S]) -> list[S]:
     """``x / sqrt(mean(x**2) + 1e-5)``."""
     ms = sum(xi * xi for xi in x) / len(x)
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
 
-def softmax(logits):
+def softmax(logits: Sequence[S]) -> list[S]:
     """Probabilities from logits, shifted by their max for ``exp``'s range.
 
     The max is a Value (``max`` of the logits, ``detach``-ed: no gradient
@@ -124,19 +183,33 @@ def softmax(logits):
     return [e / total for e in exps]
 
 
-class GPT:
+class GPT(Generic[S]):
     """The model's weights (lists of rows of ``Value``) and its forward pass.
 
     ``loss(tokens)`` builds the graph of one document's mean next-token
-    cross-entropy; ``sample(bos)`` generates a document.
+    cross-entropy; ``sample(bos)`` generates a document. ``GPT(Value, cfg)``
+    is a ``GPT[Value]``: its weights and losses are of the class given.
     """
 
-    def __init__(self, Value, cfg):
+    Value: Callable[[float], S]
+    cfg: GPTConfig
+    wte: list[list[S]]
+    wpe: list[list[S]]
+    wq: list[list[S]]
+    wk: list[list[S]]
+    wv: list[list[S]]
+    wo: list[list[S]]
+    fc1: list[list[S]]
+    fc2: list[list[S]]
+    lm_head: list[list[S]]
+    params: list[S]
+
+    def __init__(self, Value: Callable[[float], S], cfg: GPTConfig) -> None:
         self.Value = Value
         self.cfg = cfg
         rng = random.Random(cfg.seed)
 
-        def matrix(nout, nin):
+        def matrix(nout: int, nin: int) -> list[list[S]]:
             return [[Value(rng.gauss(0.0, cfg.init_std)) for _ in range(nin)] for _ in range(nout)]
 
         d = cfg.n_embd
@@ -153,11 +226,12 @@ class GPT:
                 self.fc1, self.fc2, self.lm_head]
         self.params = [p for mat in mats for row in mat for p in row]
 
-    def parameters(self):
+    def parameters(self) -> list[S]:
         """Every weight, as one list of Values."""
         return self.params
 
-    def attention(self, q, keys, values):
+    def attention(self, q: Sequence[S], keys: Sequence[Sequence[S]],
+                  values: Sequence[Sequence[S]]) -> list[S]:
         """Causal multi-head attention of one query over the cached keys and values."""
         cfg = self.cfg
         hd = cfg.head_dim
@@ -172,7 +246,8 @@ class GPT:
                     for j in range(hd)]
         return out
 
-    def forward(self, token, pos, keys, values):
+    def forward(self, token: Any, pos: int, keys: list[list[S]],
+                values: list[list[S]]) -> list[S]:
         """The next-token logits at position ``pos`` after ``token``.
 
         ``keys`` and ``values`` hold the earlier positions' keys and values
@@ -195,19 +270,21 @@ class GPT:
         x = [xi + mi for xi, mi in zip(x, m)]
         return linear(rmsnorm(x), self.lm_head)
 
-    def loss(self, tokens):
+    def loss(self, tokens: Sequence[Any]) -> S:
         """Mean next-token cross-entropy over one document's ``tokens``
         (at most ``block_size`` positions are used)."""
         n = min(self.cfg.block_size, len(tokens) - 1)
         if n < 1:
             raise ValueError("a document needs at least 2 tokens (input and target)")
-        keys, values, losses = [], [], []
+        keys: list[list[S]] = []
+        values: list[list[S]] = []
+        losses: list[S] = []
         for pos in range(n):
             probs = softmax(self.forward(tokens[pos], pos, keys, values))
             losses.append(-take(probs, tokens[pos + 1]).log())
         return sum(losses) * (1.0 / n)
 
-    def compiled_loss(self):
+    def compiled_loss(self) -> "CompiledLoss[S]":
         """``loss`` compiled (``micrograd.compile``): the tokens are index
         inputs, so documents of one length replay one recording (the cache
         keeps one per length used, ``block_size`` of them). The function
@@ -227,21 +304,24 @@ class GPT:
                                      cache_size=self.cfg.block_size)
         cut = self.cfg.block_size + 1
 
-        def loss(tokens):
+        def loss(tokens: Sequence[int]) -> S:
             # Only the first block_size + 1 tokens are used: cut the rest, so
             # that the recording depends on the length used, not the length.
             return compiled(list(tokens[:cut]))
-        loss.cache_info = compiled.cache_info
-        loss.cache_clear = compiled.cache_clear
-        loss.compiled = compiled
-        return loss
+        fn: Any = loss
+        fn.cache_info = compiled.cache_info
+        fn.cache_clear = compiled.cache_clear
+        fn.compiled = compiled
+        return cast("CompiledLoss[S]", fn)
 
-    def sample(self, bos, temperature=1.0, rng=random):
+    def sample(self, bos: int, temperature: float = 1.0, rng: _Sampler = random) -> list[int]:
         """Token ids of one generated document: starting after ``bos``, drawn
         one at a time from the softmax of the logits over ``temperature``,
         until ``bos`` comes out or ``block_size`` positions are used.
         ``rng``: a ``random.Random`` (default: the ``random`` module)."""
-        keys, values, out = [], [], []
+        keys: list[list[S]] = []
+        values: list[list[S]] = []
+        out: list[int] = []
         token = bos
         for pos in range(self.cfg.block_size):
             logits = [v.data / temperature for v in self.forward(token, pos, keys, values)]

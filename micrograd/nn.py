@@ -29,6 +29,8 @@ layers holding anything but plain Neurons, run their own code. Only
 
 import random
 import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from micrograd.engine import Value, dot
 from micrograd_c.kernels import UNARY, Stack
@@ -48,7 +50,7 @@ _exposed = weakref.WeakSet()    # Modules whose __dict__ was handed out
 _plans = {}                     # id(module) -> its _Plan
 
 
-def changed():
+def changed() -> None:
     """Note that a Module changed in a way its class cannot see (after
     ``object.__setattr__``): fused layers read their neurons again."""
     global _generation
@@ -62,14 +64,14 @@ class _Plan:
 
     __slots__ = ("owner", "generation", "stack", "volatile")
 
-    def __init__(self, module, stack, volatile):
+    def __init__(self, module: "Module", stack: "Stack | None", volatile: bool) -> None:
         self.owner = weakref.ref(module, lambda _, key=id(module): _plans.pop(key, None))
         self.generation = _generation
         self.stack = stack
         self.volatile = volatile
 
 
-def _layer_of(neurons):
+def _layer_of(neurons: "list[Any]") -> "tuple[list[Any], list[Any], list[int]] | None":
     """The kernel's (rows, biases, acts) for a list of plain Neurons, or None."""
     rows, biases, acts = [], [], []
     for n in neurons:
@@ -87,7 +89,8 @@ def _layer_of(neurons):
     return (rows, biases, acts)
 
 
-def _read_layers(module, layers, own_list):
+def _read_layers(module: "Module", layers: "list[Any]", own_list: bool
+                 ) -> "tuple[Stack | None, bool]":
     """(Stack or None, volatile) for module over these Layers; own_list:
     layers is the module's own list (an MLP's), to watch as well."""
     watched, triples = [], []
@@ -112,7 +115,7 @@ def _read_layers(module, layers, own_list):
     return Stack(triples, watched), volatile
 
 
-def _fused(module, x, stack):
+def _fused(module: "Module", x: "Sequence[Value | float]", stack: bool) -> "list[Value] | None":
     """The kernel's outputs for a Layer (stack False) or MLP, or None when
     it must run its own code."""
     if Neuron.__call__ is not _NEURON_CALL or (stack and Layer.__call__ is not _LAYER_CALL):
@@ -130,7 +133,7 @@ def _fused(module, x, stack):
     return out
 
 
-def _make_plan(module, stack):
+def _make_plan(module: "Module", stack: bool) -> "_Plan":
     if stack:
         layers = module.layers
         ok = type(layers) is list and all(type(layer) is Layer for layer in layers)
@@ -153,16 +156,16 @@ _REAL_DICT = _Attributes.__dict__["__dict__"]
 class Module(_Attributes):
     """Base class: a thing with parameters."""
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         changed()
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
         changed()
 
     @property
-    def __dict__(self):
+    def __dict__(self) -> dict[str, Any]:
         """The instance's attributes. Whoever has the dict can change them
         behind the class's back, so fused layers read this Module at every
         call from now on."""
@@ -171,25 +174,25 @@ class Module(_Attributes):
         return _REAL_DICT.__get__(self)
 
     @__dict__.setter
-    def __dict__(self, value):
+    def __dict__(self, value: dict[str, Any]) -> None:
         _REAL_DICT.__set__(self, value)
         changed()
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         # copy and pickle restore attributes here, not through __dict__.
         _REAL_DICT.__get__(self).update(state)
         changed()
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set the grad of every parameter to 0."""
         for p in self.parameters():
             p.grad = 0
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """The list of this module's parameter Values."""
         return []
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, float]:
         """The parameters' values by name: a dict ``{name: float}`` in the
         order of ``parameters()``.
 
@@ -207,7 +210,7 @@ class Module(_Attributes):
         """
         return {name: p.data for name, p in self._named_parameters()}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, float]) -> None:
         """Set every parameter from ``state``, a mapping as ``state_dict()``
         returns it.
 
@@ -230,7 +233,7 @@ class Module(_Attributes):
         missing = [name for name, _ in named if name not in state]
         unexpected = [key for key in state if key not in names]
         if missing or unexpected:
-            def few(keys):
+            def few(keys: list[str]) -> str:
                 shown = ", ".join(repr(k) for k in keys[:5])
                 return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
             problems = []
@@ -254,7 +257,7 @@ class Module(_Attributes):
         for (_, p), x in zip(named, values):
             p.data = x
 
-    def _named_parameters(self):
+    def _named_parameters(self) -> list[tuple[str, Value]]:
         """``[(name, parameter)]`` for ``parameters()``, each Value once,
         named as ``state_dict()`` describes."""
         paths = {}
@@ -296,7 +299,7 @@ class Neuron(Module):
 
     activation = "relu"     # for subclasses whose __init__ does not set it
 
-    def __init__(self, nin, nonlin=True, activation="relu"):
+    def __init__(self, nin: int, nonlin: bool = True, activation: str = "relu") -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one "
                              f"of {', '.join(map(repr, ACTIVATIONS))}")
@@ -305,7 +308,7 @@ class Neuron(Module):
         self.nonlin = nonlin
         self.activation = activation
 
-    def __call__(self, x):
+    def __call__(self, x: Iterable[Value | float]) -> Value:
         # sum((wi*xi for wi, xi in zip(self.w, x)), self.b) in one C call
         # (micrograd.engine.dot builds the same nodes).
         w = self.w
@@ -315,21 +318,21 @@ class Neuron(Module):
             act = sum((wi * xi for wi, xi in zip(w, x)), self.b)
         return self._activate(act)
 
-    def _activate(self, act):
+    def _activate(self, act: Value) -> Value:
         if not self.nonlin or self.activation == "linear":
             return act
         return getattr(act, self.activation)()
 
-    def _per_op(self, x):
+    def _per_op(self, x: Iterable[Any]) -> Any:
         """The output as the original computes it, one op at a time in
         Python (on any engine's Values)."""
         return self._activate(sum((wi * xi for wi, xi in zip(self.w, x)), self.b))
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """The weights, then the bias."""
         return self.w + [self.b]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         name = ACTIVATIONS.get(self.activation, "ReLU") if self.nonlin else "Linear"
         return f"{name}Neuron({len(self.w)})"
 
@@ -341,20 +344,20 @@ class Layer(Module):
     ``nout == 1`` (as the original). Extra keyword arguments go to Neuron.
     """
 
-    def __init__(self, nin, nout, **kwargs):
+    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         out = _fused(self, x, False)              # plain Neurons: one C call
         if out is None:
             out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """The parameters of each neuron in turn."""
         return [p for n in self.neurons for p in n.parameters()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
@@ -365,13 +368,13 @@ class MLP(Module):
     last is linear, as in the original.
     """
 
-    def __init__(self, nin, nouts, activation="relu"):
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu") -> None:
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1,
                              activation=activation)
                        for i in range(len(nouts))]
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         out = _fused(self, x, True)               # plain Layers: one C call
         if out is not None:
             return out[0] if len(out) == 1 else out
@@ -379,11 +382,11 @@ class MLP(Module):
             x = layer(x)
         return x
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """The parameters of each layer in turn."""
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
 
 

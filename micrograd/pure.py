@@ -31,17 +31,20 @@ Example::
 
 import math
 import numbers
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = ["Value", "take"]
 
 
-def take(values, i):
+def take(values: Sequence[_T], i: int) -> _T:
     """``values[i]`` (the compiled engine's ``take`` also records it)."""
     return values[i]
 
 
-def _is_number(x):
+def _is_number(x: object) -> bool:
     """True for the operands that become leaves: any real number that is not a Value.
 
     That is int, float, bool and anything registered as ``numbers.Real``
@@ -51,7 +54,7 @@ def _is_number(x):
     return isinstance(x, numbers.Real) and not isinstance(x, Value)
 
 
-def _as_number(x, what="Value data"):
+def _as_number(x: Any, what: str = "Value data") -> int | float:
     """``x`` as micrograd holds it: an int (from int, bool and other
     integers) or a float, or a TypeError naming its type."""
     if type(x) is float or type(x) is int:
@@ -66,24 +69,24 @@ def _as_number(x, what="Value data"):
     )
 
 
-def _is_odd_integer(y):
+def _is_odd_integer(y: float) -> bool:
     return math.fmod(math.fabs(y), 2.0) == 1.0
 
 
-def _pow(x, y):
+def _pow(x: float, y: float) -> float:
     """``x ** y`` with Python float semantics, but a real-valued result.
 
     Python turns a negative base with a fractional exponent into a complex
     number; here that is a ValueError, as ``math.pow`` gives it.
     ``0.0 ** -1`` raises ZeroDivisionError and an overflow OverflowError.
     """
-    out = x ** y
-    if type(out) is complex:
+    out: float | complex = x ** y
+    if isinstance(out, complex):
         raise ValueError("math domain error")
     return out
 
 
-def _c_pow(x, y):
+def _c_pow(x: float, y: float) -> float:
     """``x ** y`` as C's ``pow()`` gives it: inf or nan instead of an error.
 
     Used in backward passes, where the compiled core computes local gradients
@@ -98,7 +101,7 @@ def _c_pow(x, y):
     return math.nan if type(out) is complex else out
 
 
-def _c_div(a, b):
+def _c_div(a: float, b: float) -> float:
     """``a / b`` as C divides: inf or nan for b == 0 instead of an error."""
     try:
         return a / b
@@ -108,7 +111,7 @@ def _c_div(a, b):
         return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
-def _sigmoid(x):
+def _sigmoid(x: float) -> float:
     # Two branches so that exp() never overflows.
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -116,14 +119,14 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-def _power_grad(x, c, g):
+def _power_grad(x: float, c: float, g: float) -> float:
     # d(x**c)/dx = c * x**(c-1), and 0 for c == 0 (a constant), as PyTorch.
     if c == 0:
         return 0.0
     return (c * _c_pow(x, c - 1)) * g
 
 
-def _pow_exponent_grad(x, y, out, g):
+def _pow_exponent_grad(x: float, y: float, out: float, g: float) -> float:
     # d(x**y)/dy = x**y * log(x); defined for x > 0, and 0 at x == 0 when
     # y >= 0 (the limit from the right); nan elsewhere.
     if x > 0:
@@ -146,8 +149,8 @@ class _Op(NamedTuple):
     """
 
     name: str
-    forward: Callable
-    backward: Callable
+    forward: Callable[[Any, Any], Any]
+    backward: Optional[Callable[[Any, Any, Any, Any], tuple[Any, ...]]]
 
 
 # The op table: each op's forward and local gradient, side by side.
@@ -199,8 +202,17 @@ class Value:
 
     __slots__ = ("_data", "_grad", "_children", "_kind", "_const", "_op", "label",
                  "_py_backward")
+    _data: int | float
+    _grad: int | float
+    _children: tuple["Value", ...]
+    _kind: Optional[_Op]
+    _const: Optional[float]
+    _op: str
+    label: str
+    _py_backward: Optional[Callable[[], None]]
 
-    def __init__(self, data, _children=(), _op="", label=""):
+    def __init__(self, data: float, _children: Iterable["Value"] = (), _op: str = "",
+                 label: str = "") -> None:
         data = _as_number(data)
         children = tuple(_children)
         for child in children:
@@ -218,7 +230,8 @@ class Value:
         self._py_backward = None
 
     @classmethod
-    def _node(cls, data, children, kind, const=None, op=None):
+    def _node(cls, data: float, children: tuple["Value", ...], kind: Optional[_Op],
+              const: Optional[float] = None, op: Optional[str] = None) -> "Value":
         # Allocation path for op results: no validation, operands are known.
         out = cls.__new__(cls)
         out._data = data
@@ -226,44 +239,44 @@ class Value:
         out._children = children
         out._kind = kind
         out._const = const
-        out._op = kind.name if op is None else op
+        out._op = op if op is not None else kind.name if kind is not None else ""
         out.label = ""
         out._py_backward = None
         return out
 
-    def _apply(self, kind, other=None):
+    def _apply(self, kind: _Op, other: Optional["Value"] = None) -> "Value":
         # Forward one op; the node is created only once forward succeeded.
         if other is None:
             return Value._node(kind.forward(self._data, None), (self,), kind)
         return Value._node(kind.forward(self._data, other._data), (self, other), kind)
 
     @staticmethod
-    def _leaf(x):
+    def _leaf(x: float) -> "Value":
         # A plain number operand becomes a leaf Value.
         return Value._node(_as_number(x), (), None, op="")
 
     # --- data and grad ----------------------------------------------------
 
     @property
-    def data(self):
+    def data(self) -> int | float:
         """The scalar value (an int or a float); assignable with any real number."""
         return self._data
 
     @data.setter
-    def data(self, value):
+    def data(self, value: float) -> None:
         self._data = _as_number(value, "data")
 
     @property
-    def grad(self):
+    def grad(self) -> int | float:
         """d(root)/d(self) accumulated by ``backward()``; assignable."""
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: float) -> None:
         self._grad = _as_number(value, "grad")
 
     @property
-    def _prev(self):
+    def _prev(self) -> set["Value"]:
         """The set of child Values this node was computed from."""
         return set(self._children)
 
@@ -271,7 +284,7 @@ class Value:
     # A binary op's other operand is a Value or a real number (made a leaf);
     # anything else gives NotImplemented, so Python raises the TypeError.
 
-    def __add__(self, other):
+    def __add__(self, other: "Value | float") -> "Value":
         """``self + other``."""
         if isinstance(other, Value):
             return self._apply(_ADD, other)
@@ -279,7 +292,7 @@ class Value:
             return self._apply(_ADD, Value._leaf(other))
         return NotImplemented
 
-    def __mul__(self, other):
+    def __mul__(self, other: "Value | float") -> "Value":
         """``self * other``."""
         if isinstance(other, Value):
             return self._apply(_MUL, other)
@@ -287,7 +300,7 @@ class Value:
             return self._apply(_MUL, Value._leaf(other))
         return NotImplemented
 
-    def max(self, other):
+    def max(self, other: "Value | float") -> "Value":
         """The larger of self and other, as Python's ``max(self, other)``
         picks it; the gradient goes to the one picked."""
         if isinstance(other, Value):
@@ -296,7 +309,7 @@ class Value:
             return self._apply(_MAX, Value._leaf(other))
         raise TypeError(f"max() of a Value and a {type(other).__name__!r}")
 
-    def __pow__(self, other):
+    def __pow__(self, other: "Value | float") -> "Value":
         """``self ** other``: a real exponent c gives ``'**c'``, a Value ``'**'``."""
         if isinstance(other, Value):
             return self._apply(_POW, other)
@@ -310,15 +323,15 @@ class Value:
 
     # --- compound ops, decomposed exactly as the original micrograd --------
 
-    def __neg__(self):
+    def __neg__(self) -> "Value":
         """``-self``, computed as ``self * -1``."""
         return self * -1
 
-    def __radd__(self, other):
+    def __radd__(self, other: float) -> "Value":
         """``other + self``, computed as ``self + other``."""
         return self.__add__(other)
 
-    def __sub__(self, other):
+    def __sub__(self, other: "Value | float") -> "Value":
         """``self - other``, computed as ``self + (-other)``.
 
         A number is negated as Python negates it (so ``-0`` is ``+0.0``).
@@ -329,17 +342,17 @@ class Value:
             return NotImplemented
         return self + _as_number(-other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: float) -> "Value":
         """``other - self``, computed as ``other + (-self)``."""
         if not _is_number(other):
             return NotImplemented
         return other + (-self)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: float) -> "Value":
         """``other * self``, computed as ``self * other``."""
         return self.__mul__(other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: "Value | float") -> "Value":
         """``self / other``, computed as ``self * other**-1``.
 
         A number's ``other**-1`` is computed by Python (``1 / 0`` raises
@@ -351,13 +364,13 @@ class Value:
             return NotImplemented
         return self * _as_number(other ** -1)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: float) -> "Value":
         """``other / self``, computed as ``other * self**-1``."""
         if not _is_number(other):
             return NotImplemented
         return other * self ** -1
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: float) -> "Value":
         """``other ** self``, computed as ``Value(other) ** self``."""
         if not _is_number(other):
             return NotImplemented
@@ -365,7 +378,7 @@ class Value:
 
     # --- autograd -----------------------------------------------------------
 
-    def _topological_order(self):
+    def _topological_order(self) -> list["Value"]:
         """Nodes reachable from self, children before parents (iterative DFS).
 
         The order is the post-order of a depth-first search that visits the
@@ -387,7 +400,7 @@ class Value:
         return order
 
     @property
-    def _backward(self):
+    def _backward(self) -> Callable[[], None]:
         """Apply this node's local chain rule once, as the original's closure:
         its own closure if it was given one, else its op's row (nothing for
         a leaf or a hand-built node)."""
@@ -396,10 +409,10 @@ class Value:
         return lambda: _chain_rule(self)
 
     @_backward.setter
-    def _backward(self, fn):
+    def _backward(self, fn: Callable[[], None]) -> None:
         self._py_backward = fn
 
-    def backward(self):
+    def backward(self) -> None:
         """Set ``self.grad`` to 1 and accumulate (+=) d(self)/d(node) into every node.
 
         Grads are not zeroed first: call ``zero_grad`` (or set ``.grad = 0``)
@@ -413,12 +426,23 @@ class Value:
             elif node._kind is not None:
                 _chain_rule(node)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         """``Value(data=..., grad=...)``, as the original prints it."""
         return f"Value(data={self._data}, grad={self._grad})"
 
+    if TYPE_CHECKING:
+        # The unary ops, set on the class from _UNARY below.
+        def relu(self) -> "Value": ...
+        def tanh(self) -> "Value": ...
+        def exp(self) -> "Value": ...
+        def log(self) -> "Value": ...
+        def sigmoid(self) -> "Value": ...
+        def sin(self) -> "Value": ...
+        def cos(self) -> "Value": ...
+        def detach(self) -> "Value": ...
 
-def _chain_rule(node):
+
+def _chain_rule(node: Value) -> None:
     # out -> children: child.grad += local derivative * out.grad, in child order.
     kind = node._kind
     if kind is None or kind.backward is None:
@@ -430,8 +454,8 @@ def _chain_rule(node):
         child._grad += d
 
 
-def _unary_method(name, kind):
-    def method(self):
+def _unary_method(name: str, kind: _Op) -> Callable[[Value], Value]:
+    def method(self: Value) -> Value:
         return self._apply(kind)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"x.{name}(): a new Value, the op {kind.name!r} applied to x."

@@ -51,6 +51,13 @@ import json
 import os
 import secrets
 import stat
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from micrograd.nn import Module
+    from micrograd.optim import Optimizer
+
+    _M = TypeVar("_M", bound=Module)
 
 __all__ = ["save", "load", "FORMAT", "VERSION"]
 
@@ -58,7 +65,7 @@ FORMAT = "micrograd-c model"
 VERSION = 1
 
 
-def _module_description(module):
+def _module_description(module: "Module") -> dict[str, Any]:
     cls = type(module)
     own_repr = cls.__repr__ is not object.__repr__
     return {
@@ -68,7 +75,7 @@ def _module_description(module):
     }
 
 
-def _check_module(module):
+def _check_module(module: object) -> None:
     from micrograd.nn import Module
 
     if not isinstance(module, Module):
@@ -76,7 +83,7 @@ def _check_module(module):
                         f"{type(module).__name__!r}")
 
 
-def _check_optimizer(optimizer):
+def _check_optimizer(optimizer: object) -> None:
     for name in ("params", "state_dict", "load_state_dict"):
         if not hasattr(optimizer, name):
             raise TypeError(f"optimizer must be a micrograd.optim optimizer "
@@ -84,7 +91,7 @@ def _check_optimizer(optimizer):
                             f"not {type(optimizer).__name__!r}")
 
 
-def _optimizer_names(module, optimizer):
+def _optimizer_names(module: "Module", optimizer: "Optimizer") -> list[str]:
     """The module's names of the optimizer's parameters, in its order."""
     names = {id(p): name for name, p in module._named_parameters()}
     out = []
@@ -96,7 +103,8 @@ def _optimizer_names(module, optimizer):
     return out
 
 
-def save(module, path, optimizer=None):
+def save(module: "Module", path: "str | os.PathLike[str]",
+         optimizer: "Optimizer | None" = None) -> None:
     """Write ``module``'s parameters (and ``optimizer``'s state, if given)
     to the JSON file ``path``, atomically (see the module documentation).
 
@@ -130,7 +138,8 @@ def save(module, path, optimizer=None):
     _write_atomically(path, json.dumps(doc, indent=2) + "\n")
 
 
-def load(path, module, optimizer=None):
+def load(path: "str | os.PathLike[str]", module: "_M",
+         optimizer: "Optimizer | None" = None) -> "_M":
     """Load the file ``path`` (written by ``save``) into ``module`` and, if
     given, ``optimizer``; return ``module``.
 
@@ -204,7 +213,7 @@ def load(path, module, optimizer=None):
     return module
 
 
-def _check_header(doc, where):
+def _check_header(doc: object, where: str) -> None:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValueError(f"{where}: not a saved micrograd-c model (no "
                          f"\"format\": {FORMAT!r})")
@@ -216,7 +225,7 @@ def _check_header(doc, where):
                          f"this micrograd-c reads ({VERSION}): upgrade micrograd-c")
 
 
-def _check_architecture(doc, where, module):
+def _check_architecture(doc: dict[str, Any], where: str, module: "Module") -> None:
     saved = doc.get("module")
     if not isinstance(saved, dict):
         raise ValueError(f"{where}: no module description")
@@ -231,7 +240,7 @@ def _check_architecture(doc, where, module):
                          f"  here:  {here['summary']}")
 
 
-def _write_atomically(path, text):
+def _write_atomically(path: "str | os.PathLike[str]", text: str) -> None:
     """Write text (UTF-8) to path through a temporary file and a rename.
 
     A symbolic link is followed (the file it points to is replaced, the link
@@ -279,7 +288,7 @@ def _write_atomically(path, text):
     _fsync_directory(directory)
 
 
-def _fsync_directory(directory):
+def _fsync_directory(directory: str) -> None:
     """Make the rename itself durable (POSIX; a no-op where unsupported)."""
     flags = getattr(os, "O_DIRECTORY", None)
     if flags is None:

@@ -15,6 +15,16 @@ graphviz``).
 >>> svg = dot.pipe(format='svg')          # or dot.render('graph'), or show it in Jupyter
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Sequence
+
+    import graphviz  # type: ignore[import-untyped]  # graphviz ships no types
+
+    from micrograd.engine import Value
+
 __all__ = ["trace", "draw_dot", "plot_decision_boundary", "MAX_NODES"]
 
 # draw_dot refuses bigger graphs unless told otherwise: dot's layout time
@@ -25,7 +35,8 @@ MAX_NODES = 500
 _RECORD_SPECIALS = "\\{}|<>\""
 
 
-def trace(root, max_nodes=None):
+def trace(root: "Value", max_nodes: "int | None" = None
+          ) -> "tuple[list[Value], list[tuple[Value, Value]]]":
     """The nodes and edges of the graph that produced ``root``.
 
     Returns ``(nodes, edges)``: ``nodes`` the Values reachable from ``root``
@@ -51,14 +62,15 @@ def trace(root, max_nodes=None):
     return nodes, edges
 
 
-def _text(s, specials="\\"):
+def _text(s: str, specials: str = "\\") -> str:
     # Characters with a meaning in a dot label, escaped to show as themselves.
     for ch in specials:
         s = s.replace(ch, "\\" + ch)
     return s
 
 
-def draw_dot(root, format="svg", rankdir="LR", max_nodes=MAX_NODES):
+def draw_dot(root: "Value", format: str = "svg", rankdir: str = "LR",
+             max_nodes: "int | None" = MAX_NODES) -> "graphviz.Digraph":
     """The graph of ``root`` as a ``graphviz.Digraph``, as micrograd's notebooks draw it.
 
     Every Value is a record node ``{ label | data ... | grad ... }`` (the
@@ -105,7 +117,10 @@ def draw_dot(root, format="svg", rankdir="LR", max_nodes=MAX_NODES):
     return dot
 
 
-def plot_decision_boundary(score, X, y, path, title=None, resolution=0.02, margin=0.5):
+def plot_decision_boundary(score: "Callable[[float, float], float]", X: "Sequence[Sequence[float]]",
+                           y: "Sequence[float]", path: "str | os.PathLike[str]",
+                           title: "str | None" = None, resolution: float = 0.02,
+                           margin: float = 0.5) -> None:
     """Draw a 2-D binary classifier's decision regions and its data into an image file.
 
     ``score(x0, x1)`` returns the model's score (a number; its sign is the

@@ -816,13 +816,17 @@ cdef int _index_used_as_int() except -1:
 
 
 cdef class Index:
-    """An int argument of a compiled function that selects Values (an
+    """Index(value, leaf=None)
+--
+
+An int argument of a compiled function that selects Values (an
     embedding row, a target class) and is an input of the recording rather
     than part of its structure (``micrograd.compile(..., index_inputs=...)``).
     Only ``take`` reads it; ``value`` is the int."""
     cdef readonly object value
     cdef readonly object leaf      # the recording's input that holds it, or None
 
+    @cython.embedsignature(False)       # the class docstring has it (see Value)
     def __init__(self, value, leaf=None):
         self.value = value
         self.leaf = leaf
@@ -902,7 +906,10 @@ def _rebuild(cls, data, grad):
 @cython.freelist(4096)
 @cython.auto_pickle(False)
 cdef class Value:
-    """A scalar and its gradient: a node of the autograd graph.
+    """Value(data, _children=(), _op='', label='')
+--
+
+A scalar and its gradient: a node of the autograd graph.
 
     micrograd's ``Value``: arithmetic builds the graph and ``backward()``
     fills in ``grad`` of every node the result depends on. Ints stay ints
@@ -919,6 +926,10 @@ cdef class Value:
     closure; ``backward()`` calls it in its place in the topological order.
     """
 
+    # The class docstring carries the signature in CPython's form (a first
+    # line ending in "--"), which gives Value a __text_signature__ and so
+    # an inspect.signature(); Cython's own would precede it and hide it.
+    @cython.embedsignature(False)
     def __init__(self, data, _children=(), _op='', label=''):
         """Value(data, _children=(), _op='', label='')
 
@@ -1262,7 +1273,9 @@ cdef int _set_dict(object self, PyObject* value, void* context) except -1:
 
 def _op_doc(int op):
     name = mg_op_methods[op].decode()
-    return (f"x.{name}(): a new Value, the op {mg_op_names[op].decode()!r} of "
+    # The first line is the signature in CPython's form (inspect.signature).
+    return (f"{name}($self, /)\n--\n\n"
+            f"x.{name}(): a new Value, the op {mg_op_names[op].decode()!r} of "
             f"micrograd_c's op table (ops.h) applied to x, with its gradient")
 
 # The docstrings live as long as the module (the methods point at them).
