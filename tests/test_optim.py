@@ -18,27 +18,36 @@ def params_and_grads(seed, n=7):
     return ps, grads
 
 
-def python_sgd(data, grads, lr, momentum, weight_decay):
+def python_sgd(data, grads, lr, momentum, weight_decay, dampening=0.0, nesterov=False):
     """The update the SGD docstring states, in plain Python floats."""
-    buf = [0.0] * len(data)
+    buf = [None] * len(data)
     for gs in grads:
         for k, g in enumerate(gs):
-            if weight_decay != 0.0:
+            if weight_decay != 0:
                 g = g + weight_decay * data[k]
-            if momentum != 0.0:
-                buf[k] = momentum * buf[k] + g
-                g = buf[k]
+            if momentum != 0:
+                if buf[k] is None:
+                    buf[k] = g
+                else:
+                    buf[k] = momentum * buf[k] + (1 - dampening) * g
+                if nesterov:
+                    g = g + momentum * buf[k]
+                else:
+                    g = buf[k]
             data[k] -= lr * g
     return data
 
 
-def python_adam(data, grads, lr, b1, b2, eps, weight_decay):
-    """The update the Adam docstring states, in plain Python floats."""
+def python_adam(data, grads, lr, b1, b2, eps, weight_decay, decoupled=False):
+    """The update the Adam (decoupled: AdamW) docstring states, in plain
+    Python floats."""
     m = [0.0] * len(data)
     v = [0.0] * len(data)
     for t, gs in enumerate(grads, start=1):
         for k, g in enumerate(gs):
-            if weight_decay != 0.0:
+            if weight_decay != 0.0 and decoupled:
+                data[k] = data[k] * (1 - lr * weight_decay)
+            elif weight_decay != 0.0:
                 g = g + weight_decay * data[k]
             m[k] = b1 * m[k] + (1 - b1) * g
             v[k] = b2 * v[k] + (1 - b2) * g * g
@@ -166,6 +175,6 @@ def test_state_dict_resume_is_bit_for_bit(make):
 def test_load_state_dict_refuses_other_sizes_and_kinds():
     opt = SGD([Value(1.0), Value(2.0)], lr=0.1, momentum=0.5)
     with pytest.raises(ValueError, match="2 parameters"):
-        opt.load_state_dict({**opt.state_dict(), "buf": [0.0]})
+        opt.load_state_dict({**opt.state_dict(), "momentum_buffer": [0.0]})
     with pytest.raises(ValueError, match="not a SGD state"):
         opt.load_state_dict(Adam([Value(1.0), Value(2.0)]).state_dict())
