@@ -205,7 +205,7 @@ class Module(_Attributes):
         >>> list(Neuron(2).state_dict())
         ['w.0', 'w.1', 'b']
         """
-        return {name: p.data for name, p in self._named_parameters()}
+        return {name: p.data for name, p in self.named_parameters()}
 
     def load_state_dict(self, state):
         """Set every parameter from ``state``, a mapping as ``state_dict()``
@@ -225,7 +225,7 @@ class Module(_Attributes):
             raise TypeError(f"state must be a mapping of parameter names to "
                             f"numbers (as state_dict() returns), not "
                             f"{type(state).__name__!r}")
-        named = self._named_parameters()
+        named = list(self.named_parameters())
         names = {name for name, _ in named}
         missing = [name for name, _ in named if name not in state]
         unexpected = [key for key in state if key not in names]
@@ -254,9 +254,20 @@ class Module(_Attributes):
         for (_, p), x in zip(named, values):
             p.data = x
 
-    def _named_parameters(self):
-        """``[(name, parameter)]`` for ``parameters()``, each Value once,
-        named as ``state_dict()`` describes."""
+    def named_parameters(self):
+        """Iterate over ``(name, parameter)`` pairs: each Value of
+        ``parameters()`` once, in its order, under its dotted attribute path
+        (``'layers.0.neurons.3.w.1'`` is ``self.layers[0].neurons[3].w[1]``),
+        the names ``state_dict()`` uses. Attributes are searched in the
+        order they were set, through Modules, lists, tuples and dicts with
+        string keys; a parameter found no such way is named
+        ``'parameters.<k>'`` after its position in ``parameters()``. Names
+        depend only on the model's structure: the same in every run.
+
+        >>> from micrograd.nn import Neuron
+        >>> [name for name, p in Neuron(2).named_parameters()]
+        ['w.0', 'w.1', 'b']
+        """
         paths = {}
         walked = set()
         todo = [("", self)]
@@ -278,12 +289,11 @@ class Module(_Attributes):
             walked.add(id(obj))
             prefix = path + "." if path else ""
             todo.extend((f"{prefix}{key}", item) for key, item in reversed(items))
-        named, listed = [], set()
+        listed = set()
         for k, p in enumerate(self.parameters()):
             if id(p) not in listed:
                 listed.add(id(p))
-                named.append((paths.get(id(p), f"parameters.{k}"), p))
-        return named
+                yield paths.get(id(p), f"parameters.{k}"), p
 
 
 class Neuron(Module):

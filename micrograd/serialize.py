@@ -64,7 +64,7 @@ def _module_description(module):
     return {
         "type": f"{cls.__module__}.{cls.__qualname__}",
         "summary": repr(module) if own_repr else None,
-        "n_parameters": len(module._named_parameters()),
+        "n_parameters": len(list(module.named_parameters())),
     }
 
 
@@ -86,7 +86,7 @@ def _check_optimizer(optimizer):
 
 def _optimizer_names(module, optimizer):
     """The module's names of the optimizer's parameters, in its order."""
-    names = {id(p): name for name, p in module._named_parameters()}
+    names = {id(p): name for name, p in module.named_parameters()}
     out = []
     for k, p in enumerate(optimizer.params):
         if id(p) not in names:
