@@ -203,3 +203,27 @@ def test_a_bad_rate_from_a_lambda_fails_at_the_optimizer_step():
         opt.step()
     assert p.data == 1.0
     del sched
+
+
+@pytest.mark.parametrize("engine", ["fused", "pure"])
+def test_the_demo_schedule_is_the_originals_decay(engine):
+    import random
+
+    from micrograd.demo import MoonsDemo
+
+    steps = 7
+    demo = MoonsDemo(engine, steps=steps, n_samples=20)
+    # The original's loop, by hand, on a copy of the same model.
+    random.seed(demo.seed)
+    twin = MoonsDemo(engine, steps=steps, n_samples=20)
+    for k in range(steps):
+        assert demo.optimizer.param_groups[0]["lr"] == 1.0 - 0.9 * k / steps
+        demo.step()
+        total_loss, _ = twin.forward()
+        twin.model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / steps
+        for p in twin.model.parameters():
+            p.data -= learning_rate * p.grad
+        assert [p.data for p in demo.model.parameters()] == \
+            [p.data for p in twin.model.parameters()]
