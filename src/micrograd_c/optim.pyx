@@ -356,8 +356,6 @@ cdef class Optimizer:
         missing, unexpected = [], []
         saved_kind = state.get("type", _MISSING)
         if saved_kind is _MISSING:
-            if strict:
-                raise ValueError(f"not a {kind} state (no 'type'): {state!r:.80}")
             missing.append("type")
         elif saved_kind != kind:
             raise ValueError(f"not a {kind} state: its type is {saved_kind!r}")
