@@ -6,7 +6,8 @@ Import it as you import micrograd::
     from micrograd.nn import Neuron, Layer, MLP
 
 Beyond the original: ``micrograd.compile`` (record a step's graph once,
-replay it in C), ``micrograd.optim`` (SGD, Adam in C), ``micrograd.save`` /
+replay it in C), ``micrograd.optim`` (SGD, Adam, AdamW in C, and
+learning-rate schedules), ``micrograd.save`` /
 ``micrograd.load`` (models and optimizer state as JSON), ``micrograd.data``
 (make_moons), ``micrograd.arena_stats()`` (the node arena's occupancy) and
 ``micrograd.arena_trim()`` (give its free memory back).

@@ -28,6 +28,8 @@ import random
 import micrograd
 from micrograd.data import make_moons
 from micrograd.nn import MLP, Neuron
+from micrograd.optim import SGD
+from micrograd.optim.lr_scheduler import LambdaLR
 
 __all__ = ["ENGINES", "default_engine", "PerOpNeuron", "per_op", "loss", "loss_of_inputs",
            "accuracy", "MoonsDemo"]
@@ -90,6 +92,20 @@ def loss_of_inputs(model, inputs, y):
     return total_loss, scores
 
 
+class _PlainSGD:
+    """``p.data -= lr * p.grad`` in Python, for ``micrograd.pure``'s Values
+    (``micrograd.optim.SGD`` updates this package's); schedulable, as it
+    has ``param_groups``."""
+
+    def __init__(self, params, lr):
+        self.param_groups = [{"params": list(params), "lr": lr}]
+
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.data -= group["lr"] * p.grad
+
+
 def accuracy(scores, y):
     """The fraction of the scores whose sign is the label's."""
     return sum((yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)) / len(y)
@@ -127,6 +143,9 @@ class MoonsDemo:
         if engine == "compiled":
             self.forward = micrograd.compile(self.forward)
         self.k = 0   # steps taken
+        # SGD at the original's rate, 1.0 - 0.9*k/steps, as a schedule
+        self.optimizer = (_PlainSGD if engine == "pure" else SGD)(self.model.parameters(), lr=1.0)
+        self.scheduler = LambdaLR(self.optimizer, lambda k: 1.0 - 0.9*k/steps)
 
     def step(self):
         """One training step: forward, ``zero_grad``, ``backward``, SGD update.
@@ -140,9 +159,8 @@ class MoonsDemo:
         total_loss.backward()
 
         # update (sgd)
-        learning_rate = 1.0 - 0.9*self.k/self.steps
-        for p in self.model.parameters():
-            p.data -= learning_rate * p.grad
+        self.optimizer.step()
+        self.scheduler.step()
 
         self.k += 1
         return total_loss.data, accuracy(scores, self.y)

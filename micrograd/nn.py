@@ -30,6 +30,7 @@ layers holding anything but plain Neurons, run their own code. Only
 import random
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from micrograd.engine import Value, dot
@@ -208,7 +209,7 @@ class Module(_Attributes):
         >>> list(Neuron(2).state_dict())
         ['w.0', 'w.1', 'b']
         """
-        return {name: p.data for name, p in self._named_parameters()}
+        return {name: p.data for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: Mapping[str, float]) -> None:
         """Set every parameter from ``state``, a mapping as ``state_dict()``
@@ -228,7 +229,7 @@ class Module(_Attributes):
             raise TypeError(f"state must be a mapping of parameter names to "
                             f"numbers (as state_dict() returns), not "
                             f"{type(state).__name__!r}")
-        named = self._named_parameters()
+        named = list(self.named_parameters())
         names = {name for name, _ in named}
         missing = [name for name, _ in named if name not in state]
         unexpected = [key for key in state if key not in names]
@@ -257,9 +258,20 @@ class Module(_Attributes):
         for (_, p), x in zip(named, values):
             p.data = x
 
-    def _named_parameters(self) -> list[tuple[str, Value]]:
-        """``[(name, parameter)]`` for ``parameters()``, each Value once,
-        named as ``state_dict()`` describes."""
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """Iterate over ``(name, parameter)`` pairs: each Value of
+        ``parameters()`` once, in its order, under its dotted attribute path
+        (``'layers.0.neurons.3.w.1'`` is ``self.layers[0].neurons[3].w[1]``),
+        the names ``state_dict()`` uses. Attributes are searched in the
+        order they were set, through Modules, lists, tuples and dicts with
+        string keys; a parameter found no such way is named
+        ``'parameters.<k>'`` after its position in ``parameters()``. Names
+        depend only on the model's structure: the same in every run.
+
+        >>> from micrograd.nn import Neuron
+        >>> [name for name, p in Neuron(2).named_parameters()]
+        ['w.0', 'w.1', 'b']
+        """
         paths = {}
         walked = set()
         todo = [("", self)]
@@ -281,12 +293,11 @@ class Module(_Attributes):
             walked.add(id(obj))
             prefix = path + "." if path else ""
             todo.extend((f"{prefix}{key}", item) for key, item in reversed(items))
-        named, listed = [], set()
+        listed = set()
         for k, p in enumerate(self.parameters()):
             if id(p) not in listed:
                 listed.add(id(p))
-                named.append((paths.get(id(p), f"parameters.{k}"), p))
-        return named
+                yield paths.get(id(p), f"parameters.{k}"), p
 
 
 class Neuron(Module):
@@ -297,7 +308,10 @@ class Neuron(Module):
     'linear'. Weights are drawn from ``random.uniform(-1, 1)``, bias is 0.
     """
 
-    activation = "relu"     # for subclasses whose __init__ does not set it
+    w: list[Value]
+    b: Value
+    nonlin: bool
+    activation: str = "relu"    # for subclasses whose __init__ does not set it
 
     def __init__(self, nin: int, nonlin: bool = True, activation: str = "relu") -> None:
         if activation not in ACTIVATIONS:
@@ -344,6 +358,8 @@ class Layer(Module):
     ``nout == 1`` (as the original). Extra keyword arguments go to Neuron.
     """
 
+    neurons: list[Neuron]
+
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
@@ -367,6 +383,8 @@ class MLP(Module):
     Every layer but the last applies ``activation`` (default 'relu'); the
     last is linear, as in the original.
     """
+
+    layers: list[Layer]
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu") -> None:
         sz = [nin] + list(nouts)

@@ -71,7 +71,7 @@ def _module_description(module: "Module") -> dict[str, Any]:
     return {
         "type": f"{cls.__module__}.{cls.__qualname__}",
         "summary": repr(module) if own_repr else None,
-        "n_parameters": len(module._named_parameters()),
+        "n_parameters": len(list(module.named_parameters())),
     }
 
 
@@ -93,7 +93,7 @@ def _check_optimizer(optimizer: object) -> None:
 
 def _optimizer_names(module: "Module", optimizer: "Optimizer") -> list[str]:
     """The module's names of the optimizer's parameters, in its order."""
-    names = {id(p): name for name, p in module._named_parameters()}
+    names = {id(p): name for name, p in module.named_parameters()}
     out = []
     for k, p in enumerate(optimizer.params):
         if id(p) not in names:

@@ -439,22 +439,44 @@ def test_bad_optimizer_settings_keep_the_old_ones():
     assert adam.lr == 0.01
 
 
+def group(s, **changes):
+    """s with its first parameter group changed (None: key removed)."""
+    g = {k: v for k, v in {**s["param_groups"][0], **changes}.items() if v is not None}
+    return {**s, "param_groups": [g]}
+
+
 @pytest.mark.parametrize("make, edit, exc, pattern", [
     (lambda: SGD(P(), lr=0.1), lambda s: None, ValueError, r"not a SGD state"),
     (lambda: SGD(P(), lr=0.1), lambda s: [], ValueError, r"not a SGD state"),
-    (lambda: SGD(P(), lr=0.1), lambda s: {**s, "buf": [0.0]}, ValueError, r"1 entries in 'buf'.* 2 parameters"),
-    (lambda: SGD(P(), lr=0.1), lambda s: {**s, "buf": [0.0, "x"]}, ValueError, r"could not convert"),
-    (lambda: SGD(P(), lr=0.1), lambda s: {k: v for k, v in s.items() if k != "buf"}, KeyError, r"buf"),
-    (lambda: SGD(P(), lr=0.1), lambda s: {**s, "lr": -1.0}, ValueError, r"lr"),
+    (lambda: SGD(P(), lr=0.1, momentum=0.5), lambda s: {**s, "momentum_buffer": [0.0]},
+     ValueError, r"1 entries in 'momentum_buffer'.* 2 parameters"),
+    (lambda: SGD(P(), lr=0.1, momentum=0.5), lambda s: {**s, "momentum_buffer": [0.0, "x"]},
+     ValueError, r"momentum_buffer\[1\] must be a real number, not 'str'"),
+    (lambda: SGD(P(), lr=0.1, momentum=0.5), lambda s: {**s, "momentum_buffer": [0.0, None]},
+     ValueError, r"all numbers or all None"),
+    (lambda: SGD(P(), lr=0.1), lambda s: {k: v for k, v in s.items() if k != "momentum_buffer"},
+     ValueError, r"missing 'momentum_buffer'.*strict=False"),
+    (lambda: SGD(P(), lr=0.1), lambda s: {**s, "extra": 1}, ValueError, r"unexpected 'extra'"),
+    (lambda: SGD(P(), lr=0.1), lambda s: group(s, lr=-1.0), ValueError,
+     r"param_groups\[0\]: lr must be in"),
+    (lambda: SGD(P(), lr=0.1), lambda s: group(s, lr=None), ValueError,
+     r"missing 'param_groups.0.lr'"),
+    (lambda: SGD(P(), lr=0.1), lambda s: group(s, nesterov=True), ValueError, r"Nesterov"),
+    (lambda: SGD(P(), lr=0.1), lambda s: group(s, params=[0]), ValueError,
+     r"not this optimizer's group of 2 parameters"),
+    (lambda: SGD(P(), lr=0.1), lambda s: {**s, "param_groups": s["param_groups"] * 2},
+     ValueError, r"2 parameter groups, this optimizer has 1"),
     (lambda: Adam(P()), lambda s: {**s, "t": -1}, ValueError, r"t must be an int in \[0, 2\*\*62\]"),
     (lambda: Adam(P()), lambda s: {**s, "t": 2.5}, ValueError, r"t must be an int in"),
     (lambda: Adam(P()), lambda s: {**s, "t": 2 ** 63}, ValueError, r"t must be an int in"),
     (lambda: Adam(P()), lambda s: {**s, "m": [0.0]}, ValueError, r"'m'"),
-    (lambda: Adam(P()), lambda s: {**s, "eps": 0.0}, ValueError, r"eps"),
-    (lambda: Adam(P()), lambda s: {**s, "betas": [0.9]}, ValueError, r"unpack"),
+    (lambda: Adam(P()), lambda s: group(s, eps=0.0), ValueError, r"eps"),
+    (lambda: Adam(P()), lambda s: group(s, betas=[0.9]), ValueError, r"betas must be a pair"),
     (lambda: Adam(P()), lambda s: {**s, "type": "SGD"}, ValueError, r"not a Adam state"),
-], ids=["none", "list", "short", "str-item", "no-buf", "lr", "t<0", "t-float", "t-huge", "m-short",
-        "eps", "betas", "type"])
+    (lambda: Adam(P()), lambda s: {**s, "type": "AdamW"}, ValueError, r"not a Adam state"),
+], ids=["none", "list", "short", "str-item", "half-none", "no-buf", "extra", "lr", "no-lr",
+        "nesterov", "group-size", "groups", "t<0", "t-float", "t-huge", "m-short", "eps",
+        "betas", "type", "adamw"])
 def test_bad_optimizer_state_is_refused_and_changes_nothing(make, edit, exc, pattern):
     opt = make()
     for p in opt.params:
@@ -468,7 +490,7 @@ def test_bad_optimizer_state_is_refused_and_changes_nothing(make, edit, exc, pat
 
 def test_refused_sgd_state_keeps_the_learning_rate():
     opt = SGD(P(), lr=0.1, momentum=0.5)
-    state = {**opt.state_dict(), "lr": 0.7, "momentum": 2.0}
+    state = group(opt.state_dict(), lr=0.7, momentum=2.0)
     with pytest.raises(ValueError, match="momentum"):
         opt.load_state_dict(state)
     assert opt.lr == 0.1

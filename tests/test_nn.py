@@ -151,3 +151,44 @@ def test_gradients_match_a_hand_computation():
     assert n.w[0].grad == (1.0 - t * t) * x[0]
     assert n.w[1].grad == (1.0 - t * t) * x[1]
     assert n.b.grad == 1.0 - t * t
+
+
+# --- named_parameters -------------------------------------------------------------------
+
+
+def test_named_parameters_of_an_mlp_are_its_attribute_paths():
+    from micrograd.nn import MLP
+
+    model = MLP(3, [4, 2])
+    named = list(model.named_parameters())
+    want = [f"layers.{i}.neurons.{j}.{'w.' + str(k) if k < nin else 'b'}"
+            for i, (nin, nout) in enumerate([(3, 4), (4, 2)])
+            for j in range(nout) for k in range(nin + 1)]
+    assert [name for name, _ in named] == want
+    assert all(a is b for (_, a), b in zip(named, model.parameters()))
+    assert list(model.state_dict()) == want
+    assert [n for n, _ in MLP(3, [4, 2]).named_parameters()] == want   # stable
+
+
+def test_named_parameters_walk_dicts_tuples_and_shared_values():
+    from micrograd.engine import Value
+    from micrograd.nn import Module, Neuron
+
+    class Net(Module):
+        def __init__(self):
+            self.head = Neuron(1)
+            self.extra = {"scale": Value(2.0), 3: Value(9.0)}
+            self.pair = (Value(0.5), self.head.b)           # shares the head's bias
+            self.hidden = Value(7.0)                        # not listed by parameters()
+            self.loose = Value(1.5)
+
+        def parameters(self):
+            return (self.head.parameters() + [self.extra["scale"], self.extra[3]]
+                    + list(self.pair) + [Value(4.0)])
+
+    net = Net()
+    named = list(net.named_parameters())
+    assert [n for n, _ in named] == ["head.w.0", "head.b", "extra.scale", "parameters.3",
+                                     "pair.0", "parameters.6"]
+    assert [p for _, p in named][:5] == net.parameters()[:3] + [net.extra[3], net.pair[0]]
+    assert len({n for n, _ in named}) == len(named)
