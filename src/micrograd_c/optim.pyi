@@ -1,6 +1,8 @@
 """Type stub of micrograd_c.optim (a compiled module): SGD, Adam, AdamW."""
 
-from typing import Any, Iterable, Literal, NamedTuple, Sequence, TypedDict, Union
+from typing import Any, Iterable, Literal, Mapping, NamedTuple, Sequence, TypedDict, Union
+
+from typing_extensions import disjoint_base
 
 from micrograd_c.value import Value
 
@@ -15,12 +17,16 @@ class _Group(TypedDict, total=False):
     eps: float
     initial_lr: float
 
-_Params = Union[Iterable[Value], Iterable[_Group]]
+# A group literal (`{"params": ps, "lr": 0.1}`) is inferred as a plain dict
+# where a union of iterables is expected, so groups are typed as mappings;
+# _Group documents their keys (param_groups gives them back as such).
+_Params = Union[Iterable[Value], Iterable[Mapping[str, Any]]]
 
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
 
+@disjoint_base
 class Optimizer:
     def __init__(self, params: _Params, defaults: dict[str, Any] | None = ...) -> None: ...
     @property
@@ -38,7 +44,6 @@ class Optimizer:
     @weight_decay.setter
     def weight_decay(self, value: float) -> None: ...
     def zero_grad(self, set_to_none: bool = ...) -> None: ...
-    def step(self) -> None: ...
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: dict[str, Any], strict: bool = ...) -> IncompatibleKeys: ...
 
@@ -58,6 +63,7 @@ class SGD(Optimizer):
     def nesterov(self) -> bool: ...
     @nesterov.setter
     def nesterov(self, value: bool) -> None: ...
+    def step(self) -> None: ...
 
 class Adam(Optimizer):
     def __init__(self, params: _Params, lr: float = ...,
@@ -73,5 +79,6 @@ class Adam(Optimizer):
     def eps(self) -> float: ...
     @eps.setter
     def eps(self, value: float) -> None: ...
+    def step(self) -> None: ...
 
 class AdamW(Adam): ...
