@@ -29,6 +29,10 @@ autodoc_default_options = {"members": True, "show-inheritance": True,
                            "private-members": "_prev, _op, _backward"}
 autodoc_member_order = "bysource"
 autodoc_preserve_defaults = True
+# A type hint that names `Value` imported under `if TYPE_CHECKING:` only (in
+# micrograd.viz) stays the bare name, which matches both micrograd.engine.Value
+# and micrograd.pure.Value; Sphinx links the first (the engine's) and warns.
+suppress_warnings = ["ref.python"]
 # Docstrings write `name` for code, as Markdown does: render it as code.
 default_role = "code"
 html_theme = "alabaster"
