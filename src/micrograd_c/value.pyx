@@ -1026,7 +1026,7 @@ A scalar and its gradient: a node of the autograd graph.
 
     @property
     def _op(self):
-        """The op that produced this node: '', '+', '*', '**2', 'ReLU', ..."""
+        """The op that produced this node: ``''``, ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``, ..."""
         d = attrs_of(self)
         if d and "_op" in d:
             return d["_op"]
