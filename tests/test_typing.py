@@ -15,7 +15,6 @@ treats them as installed packages: their py.typed markers count).
 
 import inspect
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +27,6 @@ from micrograd.engine import Index, Value
 ROOT = Path(__file__).resolve().parent.parent
 TYPING = ROOT / "tests" / "typing"
 CORE = ROOT / "src" / "micrograd_c"
-OPTIM_STUB = CORE / "optim.pyi"
-NEEDS_OPTIM_STUB = "# needs optim.pyi"
 
 needs_mypy = pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("mypy") is None,
@@ -55,23 +52,11 @@ def _mypy(script, tmp_path):
     return proc.returncode, errors, proc.stdout + proc.stderr
 
 
-def _line_of(error):
-    return int(re.match(r"^.*?:(\d+): error:", error).group(1))
-
-
 @needs_mypy
 @needs_311
 def test_user_script_passes_mypy_strict(tmp_path):
     status, errors, output = _mypy(TYPING / "user_script.py", tmp_path)
-    if OPTIM_STUB.exists():
-        assert status == 0 and not errors, output
-        return
-    # Without the optimizers' stub, only the lines that need it may fail.
-    lines = (TYPING / "user_script.py").read_text().splitlines()
-    tagged = {k + 1 for k, line in enumerate(lines) if line.endswith(NEEDS_OPTIM_STUB)}
-    assert status in (0, 1), output                  # 2: mypy itself failed
-    untagged = [e for e in errors if _line_of(e) not in tagged]
-    assert not untagged, output
+    assert status == 0 and not errors, output
 
 
 @needs_311
@@ -82,8 +67,6 @@ def test_user_script_runs():
 
 
 @needs_mypy
-@pytest.mark.xfail(not OPTIM_STUB.exists(), strict=True,
-                   reason="the optimizers are Any to mypy until src/micrograd_c/optim.pyi exists")
 def test_mypy_rejects_a_string_learning_rate(tmp_path):
     status, errors, output = _mypy(TYPING / "bad_lr.py", tmp_path)
     assert status == 1, output

@@ -1,9 +1,6 @@
 """A user's training script, type-checked by tests/test_typing.py with
 ``mypy --strict``: every assert_type must hold, so a name of micrograd that
 degrades to Any (a stub or an annotation lost) fails the check.
-
-Lines marked ``# needs optim.pyi`` type-check only with the stub of
-micrograd_c.optim (without it the optimizers are Any to type checkers).
 """
 
 import os
@@ -97,14 +94,14 @@ for k in range(3):
     loss.backward()
     sgd.lr = 0.1 - 0.01 * k
     sgd.step()
-assert_type(sgd.lr, float)  # needs optim.pyi
+assert_type(sgd.lr, float)
 
 adam = Adam(model.parameters(), lr=0.01)
 assert_type(adam, Adam)
 model.zero_grad()
 loss_of(model, X, y).backward()
 adam.step()
-assert_type(adam.lr, float)  # needs optim.pyi
+assert_type(adam.lr, float)
 
 # The step compiled, both ways of writing the decorator.
 
