@@ -27,7 +27,8 @@ imports it.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, Union, overload
 
 try:
     import torch
@@ -38,6 +39,14 @@ except ImportError as exc:          # pragma: no cover - exercised with torch hi
 
 from micrograd.gpt import GPT
 from micrograd.nn import MLP, Layer, Neuron
+
+if TYPE_CHECKING:
+    from micrograd.gpt import GPTConfig
+    from micrograd.nn import Module
+
+_M = TypeVar("_M", bound="Module | GPT[Any]")
+_Shape = tuple[int, ...]
+_Rows = Union[Sequence[Sequence[Any]], Sequence[Any]]   # rows of Values, or one row
 
 __all__ = ["to_torch", "from_torch", "TorchMLP", "TorchGPT"]
 
@@ -58,7 +67,7 @@ class TorchMLP(nn.Module):
     ``bias[j]`` that neuron's ``b``.
     """
 
-    def __init__(self, sizes, activations):
+    def __init__(self, sizes: Iterable[int], activations: Iterable[str]) -> None:
         super().__init__()
         sizes = [int(n) for n in sizes]
         activations = list(activations)
@@ -73,18 +82,18 @@ class TorchMLP(nn.Module):
                                     for nin, nout in zip(sizes, sizes[1:]))
         self.activations = activations
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer, act in zip(self.layers, self.activations):
             x = layer(x)
             if act != "linear":
                 x = getattr(torch, act)(x)
         return x
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"activations={self.activations}"
 
 
-def _rmsnorm(x):
+def _rmsnorm(x: torch.Tensor) -> torch.Tensor:
     # micrograd.gpt.rmsnorm: x / sqrt(mean(x**2) + 1e-5), over the last dimension
     return x * (x.pow(2).mean(dim=-1, keepdim=True) + 1e-5) ** -0.5
 
@@ -104,8 +113,17 @@ class TorchGPT(nn.Module):
     """
 
     MATRICES = ("wte", "wpe", "wq", "wk", "wv", "wo", "fc1", "fc2", "lm_head")
+    wte: nn.Parameter
+    wpe: nn.Parameter
+    wq: nn.Parameter
+    wk: nn.Parameter
+    wv: nn.Parameter
+    wo: nn.Parameter
+    fc1: nn.Parameter
+    fc2: nn.Parameter
+    lm_head: nn.Parameter
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: "GPTConfig") -> None:
         super().__init__()
         self.vocab_size = cfg.vocab_size
         self.n_embd = cfg.n_embd
@@ -115,7 +133,7 @@ class TorchGPT(nn.Module):
         for name, shape in _gpt_shapes(cfg).items():
             setattr(self, name, nn.Parameter(torch.zeros(shape, dtype=torch.float64)))
 
-    def _tokens(self, tokens):
+    def _tokens(self, tokens: "torch.Tensor | Sequence[int]") -> torch.Tensor:
         if isinstance(tokens, torch.Tensor):
             if tokens.dtype.is_floating_point or tokens.dtype.is_complex or tokens.dtype == torch.bool:
                 raise TypeError(f"tokens must be integer token ids, not a {tokens.dtype} tensor")
@@ -126,7 +144,7 @@ class TorchGPT(nn.Module):
             raise ValueError(f"tokens must be 1-D (one document), got shape {tuple(tokens.shape)}")
         return tokens
 
-    def forward(self, tokens):
+    def forward(self, tokens: "torch.Tensor | Sequence[int]") -> torch.Tensor:
         tokens = self._tokens(tokens)
         T = tokens.shape[0]
         if not 1 <= T <= self.block_size:
@@ -149,19 +167,19 @@ class TorchGPT(nn.Module):
         x = x + h @ self.fc2.T
         return _rmsnorm(x) @ self.lm_head.T
 
-    def loss(self, tokens):
+    def loss(self, tokens: "torch.Tensor | Sequence[int]") -> torch.Tensor:
         tokens = self._tokens(tokens)
         n = min(self.block_size, tokens.shape[0] - 1)
         if n < 1:
             raise ValueError("a document needs at least 2 tokens (input and target)")
         return nn.functional.cross_entropy(self.forward(tokens[:n]), tokens[1:n + 1])
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"vocab_size={self.vocab_size}, n_embd={self.n_embd}, "
                 f"block_size={self.block_size}, n_head={self.n_head}")
 
 
-def _gpt_shapes(cfg):
+def _gpt_shapes(cfg: "GPTConfig") -> dict[str, _Shape]:
     d = cfg.n_embd
     return {"wte": (cfg.vocab_size, d), "wpe": (cfg.block_size, d), "wq": (d, d),
             "wk": (d, d), "wv": (d, d), "wo": (d, d), "fc1": (cfg.mlp_hidden, d),
@@ -170,12 +188,12 @@ def _gpt_shapes(cfg):
 
 # ---- what a micrograd model holds ------------------------------------------------------
 
-def _layers(module):
+def _layers(module: object) -> list[tuple[list[Neuron], str]]:
     """``[(neurons, activation)]`` of an MLP, a Layer or a Neuron, checked to
     be what TorchMLP computes; TypeError or ValueError otherwise."""
     if isinstance(module, MLP):
         _plain(module, MLP)
-        layers = module.layers
+        layers: "list[Layer | None]" = list(module.layers)
     elif isinstance(module, Layer):
         layers = [module]
     elif isinstance(module, Neuron):
@@ -183,8 +201,9 @@ def _layers(module):
     else:
         raise TypeError(f"to_torch supports micrograd.nn.MLP, Layer and Neuron and "
                         f"micrograd.gpt.GPT, not {type(module).__name__!r}")
-    out = []
+    out: list[tuple[list[Neuron], str]] = []
     for k, layer in enumerate(layers):
+        neurons: list[Any]
         if layer is None:
             neurons = [module]
         else:
@@ -219,19 +238,19 @@ def _layers(module):
     return out
 
 
-def _plain(obj, cls):
+def _plain(obj: object, cls: type) -> None:
     """Refuse a subclass whose own code may compute something else."""
     from micrograd import nn as mnn
 
     calls = {Neuron: (mnn._NEURON_CALL, Neuron._per_op), Layer: (mnn._LAYER_CALL,),
              MLP: (MLP.__call__,)}[cls]
     kind = type(obj)
-    if kind.__call__ not in calls or (cls is Neuron and kind._activate is not Neuron._activate):
+    if kind.__call__ not in calls or (cls is Neuron and getattr(kind, "_activate", None) is not Neuron._activate):
         raise TypeError(f"cannot mirror a {kind.__name__!r}: its __call__ is its own, "
                         f"not micrograd.nn.{cls.__name__}'s")
 
 
-def _matrices(module):
+def _matrices(module: object) -> dict[str, tuple[_Shape, _Rows]]:
     """``{name: (shape, [[Value]] rows or [Value])}`` the torch module holds,
     in its state_dict's names."""
     if isinstance(module, GPT):
@@ -241,21 +260,27 @@ def _matrices(module):
                                 f"{method} is its own, not micrograd.gpt.GPT's")
         shapes = _gpt_shapes(module.cfg)
         return {name: (shapes[name], getattr(module, name)) for name in TorchGPT.MATRICES}
-    out = {}
+    out: dict[str, tuple[_Shape, _Rows]] = {}
     for k, (neurons, _) in enumerate(_layers(module)):
         out[f"layers.{k}.weight"] = ((len(neurons), len(neurons[0].w)), [n.w for n in neurons])
         out[f"layers.{k}.bias"] = ((len(neurons),), [n.b for n in neurons])
     return out
 
 
-def _rows_data(rows, shape):
+def _rows_data(rows: Any, shape: _Shape) -> list[Any]:
     return [[v.data for v in row] for row in rows] if len(shape) == 2 \
         else [v.data for v in rows]
 
 
 # ---- the bridge ---------------------------------------------------------------------
 
-def to_torch(module):
+@overload
+def to_torch(module: "GPT[Any]") -> "TorchGPT": ...
+@overload
+def to_torch(module: "Module") -> "TorchMLP": ...
+
+
+def to_torch(module: "Module | GPT[Any]") -> "TorchMLP | TorchGPT":
     """A float64 ``torch.nn.Module`` computing what ``module`` computes, with
     a copy of its weights (later changes on either side do not reach the
     other: use ``from_torch`` to copy back).
@@ -266,6 +291,7 @@ def to_torch(module):
     TypeError or ValueError.
     """
     expected = _matrices(module)            # checks the module first
+    net: "TorchMLP | TorchGPT"
     if isinstance(module, GPT):
         net = TorchGPT(module.cfg)
     else:
@@ -280,7 +306,7 @@ def to_torch(module):
     return net
 
 
-def from_torch(source, module):
+def from_torch(source: "nn.Module | Mapping[str, Any]", module: _M) -> _M:
     """Copy the weights of ``source`` into ``module``'s Values; return ``module``.
 
     ``source`` is a ``torch.nn.Module`` (as ``to_torch(module)`` made it, or
@@ -291,6 +317,7 @@ def from_torch(source, module):
     point TypeError; nothing is changed then.
     """
     expected = _matrices(module)
+    state: Mapping[str, Any]
     if isinstance(source, nn.Module):
         state = source.state_dict()
     elif isinstance(source, Mapping):
@@ -303,7 +330,7 @@ def from_torch(source, module):
     if missing or unexpected:
         raise ValueError(f"the torch weights do not fit this {type(module).__name__}: "
                          f"missing {missing}, unexpected {unexpected}")
-    values = {}
+    values: dict[str, list[Any]] = {}
     for name, (shape, _) in expected.items():
         t = state[name]
         if not isinstance(t, torch.Tensor):
