@@ -7,9 +7,11 @@ Import it as you import micrograd::
 
 Beyond the original: ``micrograd.compile`` (record a step's graph once,
 replay it in C), ``micrograd.optim`` (SGD, Adam, AdamW in C, and
-learning-rate schedules), ``micrograd.save`` /
-``micrograd.load`` (models and optimizer state as JSON), ``micrograd.data``
-(make_moons), ``micrograd.arena_stats()`` (the node arena's occupancy) and
+learning-rate schedules), ``micrograd.save`` / ``micrograd.load`` (models,
+optimizer state and metadata as JSON), ``micrograd.torch`` (to_torch /
+from_torch: PyTorch twins of ``nn`` and ``gpt`` models; imports PyTorch,
+which ``import micrograd`` never does), ``micrograd.data`` (make_moons),
+``micrograd.arena_stats()`` (the node arena's occupancy) and
 ``micrograd.arena_trim()`` (give its free memory back).
 """
 

@@ -9,8 +9,7 @@ draws the decision boundary into a PNG::
     micrograd demo --engine dynamic --steps 50 --seed 3 --plot out.png
     micrograd demo --quiet --no-plot
 
-Progress goes to stderr (a tqdm bar when tqdm is installed, a few plain
-lines otherwise); the summary goes to stdout.
+Progress goes to stderr (a tqdm bar); the summary goes to stdout.
 """
 
 import argparse
@@ -22,6 +21,8 @@ from collections.abc import Callable, Sequence
 from micrograd import _integrity
 
 _integrity.check()      # the original's __init__.py would not run the check
+
+from tqdm.auto import tqdm  # noqa: E402
 
 import micrograd  # noqa: E402
 from micrograd import demo  # noqa: E402
@@ -117,21 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _progress(total: int, label: str, quiet: bool
               ) -> tuple[Callable[[int, float, float], None], Callable[[], object]]:
-    """A callback ``update(k, loss, acc)`` showing training progress on stderr, and
-    a ``close()``: a tqdm bar if tqdm is installed, else a line every tenth of the run."""
+    """A callback ``update(k, loss, acc)`` showing training progress on stderr (a
+    ``tqdm.auto`` bar), and a ``close()``."""
     if quiet:
         return (lambda k, loss, acc: None), (lambda: None)
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        every = max(1, total // 10)
-
-        def update(k: int, loss: float, acc: float) -> None:
-            if (k + 1) % every == 0 or k + 1 == total:
-                print(f"{label}: step {k + 1:>{len(str(total))}}/{total}  "
-                      f"loss {loss:.4f}  accuracy {acc:.0%}", file=sys.stderr)
-        return update, (lambda: None)
-
     bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr)
 
     def update(k: int, loss: float, acc: float) -> None:

@@ -118,6 +118,9 @@ class MoonsDemo:
     'compiled'). steps: the length of the run
     (the learning rate decays over it). seed: seeds both the weights
     (``random.seed(seed)``, as the original demo does) and the data.
+    ``step()`` takes one step, ``train(progress=True)`` the rest of the
+    run with a progress bar; ``score(x0, x1)`` is what
+    ``micrograd.viz.plot_decision_boundary`` draws.
     """
 
     def __init__(self, engine=None, steps=100, seed=1337, n_samples=100, noise=0.1):
@@ -169,6 +172,31 @@ class MoonsDemo:
         """``(loss, accuracy)`` of the model as it is now (no update)."""
         total_loss, scores = self.forward()
         return total_loss.data, accuracy(scores, self.y)
+
+    def train(self, progress=False):
+        """Take the steps left of the run (``steps`` less those taken), one
+        ``step()`` each; return their ``[(loss, accuracy)]``.
+
+        progress: show a progress bar (``tqdm.auto``: a widget in Jupyter
+        with ipywidgets, text on stderr elsewhere) with the loss and the
+        accuracy.
+
+        >>> demo = MoonsDemo("compiled", steps=100)
+        >>> history = demo.train()
+        >>> len(history), history[-1][1] >= 0.97
+        (100, True)
+        """
+        from tqdm.auto import tqdm
+
+        history = []
+        with tqdm(total=self.steps, initial=self.k, desc=self.engine, unit="step",
+                  disable=not progress) as bar:
+            while self.k < self.steps:
+                loss, acc = self.step()
+                history.append((loss, acc))
+                bar.set_postfix_str(f"loss {loss:.4f}, accuracy {acc:.0%}", refresh=False)
+                bar.update()
+        return history
 
     def score(self, x0, x1):
         """The model's score at the point ``(x0, x1)``: its sign is the class."""

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     import graphviz  # type: ignore[import-untyped]  # graphviz ships no types
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
     from micrograd.engine import Value
 
@@ -117,22 +119,60 @@ def draw_dot(root: "Value", format: str = "svg", rankdir: str = "LR",
     return dot
 
 
-def plot_decision_boundary(score: "Callable[[float, float], float]", X: "Sequence[Sequence[float]]",
-                           y: "Sequence[float]", path: "str | os.PathLike[str]",
+def plot_decision_boundary(score: "Callable[[float, float], float]",
+                           X: "Sequence[Sequence[float]]", y: "Sequence[float]",
+                           path: "str | os.PathLike[str] | None" = None, ax: "Axes | None" = None,
                            title: "str | None" = None, resolution: float = 0.02,
-                           margin: float = 0.5) -> None:
-    """Draw a 2-D binary classifier's decision regions and its data into an image file.
+                           margin: float = 0.5, class_names: "Sequence[str] | None" = None,
+                           xlabel: str = "x0", ylabel: str = "x1") -> "Figure | SubFigure":
+    """Draw a 2-D binary classifier's decision regions and its data; return the Figure.
 
     ``score(x0, x1)`` returns the model's score (a number; its sign is the
     class), ``X`` the points ``[x0, x1]`` and ``y`` their labels (-1/+1, or
-    0/1). The grid spans the data plus ``margin``, ``resolution`` apart.
-    The format follows ``path``'s extension (``.png``, ``.svg``, ``.pdf``).
-    Needs matplotlib (an ImportError otherwise).
-    """
-    from matplotlib.figure import Figure   # no pyplot: no GUI backend, no global state
+    0/1: a label above 0 is the positive class). The grid spans the data
+    plus ``margin``, ``resolution`` apart. The axes get ``xlabel`` and
+    ``ylabel``, ``title`` if given, and a legend naming the two classes
+    (``class_names``: a pair, negative class first; by default ``class
+    <label>`` for each).
 
-    xs0 = [p[0] for p in X]
-    xs1 = [p[1] for p in X]
+    ``ax``: a matplotlib Axes to draw into (say, from ``plt.subplots()`` in
+    a notebook); without it a new Figure is made (no pyplot: no GUI, no
+    global state). Returns the Figure that holds the drawing (in Jupyter,
+    it shows itself inline). ``path``: if given, the Figure is also saved
+    there, in the format of its extension (``.png``, ``.svg``, ``.pdf``).
+    Needs matplotlib (an ImportError otherwise).
+
+    >>> from micrograd.viz import plot_decision_boundary
+    >>> fig = plot_decision_boundary(lambda a, b: a - b, [[0, 1], [1, 0]], [-1, 1])
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['class -1', 'class 1']
+    """
+    points = [tuple(p) for p in X]
+    labels = list(y)
+    if not points:
+        raise ValueError("X has no points")
+    if len(points) != len(labels):
+        raise ValueError(f"X has {len(points)} points but y has {len(labels)} labels")
+    if any(len(p) != 2 for p in points):
+        raise ValueError("every point of X must have 2 coordinates [x0, x1]")
+    if not resolution > 0:
+        raise ValueError(f"resolution must be > 0, got {resolution!r}")
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    positive = [label > 0 for label in labels]
+    if class_names is None:
+        negatives = [label for label, pos in zip(labels, positive) if not pos]
+        positives = [label for label, pos in zip(labels, positive) if pos]
+        class_names = (f"class {min(negatives) if negatives else -1:g}",
+                       f"class {max(positives) if positives else 1:g}")
+    elif len(class_names) != 2:
+        raise ValueError(f"class_names must be a pair (negative, positive), got "
+                         f"{len(class_names)} names")
+
+    from matplotlib.figure import Figure   # imported only to draw
+
+    xs0 = [p[0] for p in points]
+    xs1 = [p[1] for p in points]
     lo0, hi0 = min(xs0) - margin, max(xs0) + margin
     lo1, hi1 = min(xs1) - margin, max(xs1) + margin
     n0 = int((hi0 - lo0) / resolution) + 1
@@ -141,13 +181,28 @@ def plot_decision_boundary(score: "Callable[[float, float], float]", X: "Sequenc
     grid1 = [lo1 + j * resolution for j in range(n1)]
     regions = [[1.0 if score(a, b) > 0 else 0.0 for a in grid0] for b in grid1]
 
-    fig = Figure(figsize=(6, 4.5), layout="tight")
-    ax = fig.add_subplot()
+    fig: "Figure | SubFigure"
+    if ax is None:
+        fig = Figure(figsize=(6, 4.5), layout="tight")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     ax.contourf(grid0, grid1, regions, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.8)
-    ax.scatter(xs0, xs1, c=[1 if label > 0 else 0 for label in y], s=30,
-               cmap="Spectral", vmin=0, vmax=1, edgecolors="k", linewidths=0.5)
+    for cls, name in ((0, class_names[0]), (1, class_names[1])):
+        members = [p for p, pos in zip(points, positive) if pos == cls]
+        ax.scatter([p[0] for p in members], [p[1] for p in members], c=[cls] * len(members),
+                   s=30, cmap="Spectral", vmin=0, vmax=1, edgecolors="k", linewidths=0.5,
+                   label=name)
     ax.set_xlim(lo0, hi0)
     ax.set_ylim(lo1, hi1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper right")
     if title:
         ax.set_title(title)
-    fig.savefig(path, dpi=100)
+    if path is not None:
+        root = fig
+        while not hasattr(root, "savefig"):     # a SubFigure: save the whole figure
+            root = root.figure
+        root.savefig(path, dpi=100)
+    return fig

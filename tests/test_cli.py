@@ -101,21 +101,45 @@ def test_help_and_version(capsys):
     assert code == 0 and micrograd.__version__ in out
 
 
-def test_plain_progress_without_tqdm(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tqdm", None)
-    code, out, err = run(capsys, "demo", "--steps", "20", "--no-plot", "--engine", "fused")
-    assert code == 0
-    lines = err.splitlines()
-    assert len(lines) == 10
-    assert re.fullmatch(r"fused: step 20/20  loss [\d.]+  accuracy \d+%", lines[-1])
-    assert out.startswith("moons demo: MLP 2-16-16-1")
-
-
 def test_progress_bar_with_tqdm(capsys):
-    pytest.importorskip("tqdm")
+    import tqdm.auto
+    from micrograd import cli
+    assert cli.tqdm is tqdm.auto.tqdm             # a widget in Jupyter, text in a terminal
     code, out, err = run(capsys, "demo", "--steps", "5", "--no-plot", "--engine", "fused")
     assert code == 0
     assert "5/5" in err and "step/s" in err and "accuracy" in err
+
+
+@pytest.mark.parametrize("engine", ["fused", "compiled"])
+def test_train_takes_the_steps_left_as_step_would(engine):
+    by_step = demo.MoonsDemo(engine, steps=30)
+    want = [by_step.step() for _ in range(30)]
+    run = demo.MoonsDemo(engine, steps=30)
+    first = [run.step() for _ in range(4)]
+    assert first + run.train() == want
+    assert run.k == 30 and run.train() == []
+    assert [p.data for p in run.model.parameters()] == [p.data for p in by_step.model.parameters()]
+
+
+def test_train_progress(capsys, monkeypatch):
+    import tqdm.auto
+    made = []
+
+    class Recording(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    history = demo.MoonsDemo("fused", steps=10).train(progress=True)
+    err = capsys.readouterr().err
+    assert len(history) == 10
+    assert "fused: 100%" in err and "10/10" in err
+    assert f"loss {history[-1][0]:.4f}, accuracy {history[-1][1]:.0%}" in err
+    assert made == [{"total": 10, "initial": 0, "desc": "fused", "unit": "step",
+                     "disable": False}]
+    demo.MoonsDemo("fused", steps=3).train()
+    assert capsys.readouterr().err == "" and made[-1]["disable"] is True
 
 
 def test_plot_is_written(capsys, tmp_path):

@@ -450,3 +450,348 @@ def test_optimizer_mismatches_are_refused_and_change_nothing(tmp_path):
     # Loading the model alone from a file with optimizer state is fine.
     load(tmp_path / "with.json", target)
     assert param_bits(target) == param_bits(m)
+
+
+# --- file objects -------------------------------------------------------------------
+
+def _bytes_io(tmp_path):
+    import io
+    return io.BytesIO(), lambda f: io.BytesIO(f.getvalue())
+
+
+def _string_io(tmp_path):
+    import io
+    return io.StringIO(), lambda f: io.StringIO(f.getvalue())
+
+
+def _open(mode, **kwargs):
+    def make(tmp_path):
+        path = tmp_path / "f.json"
+        def reopen(f):
+            f.close()
+            return open(path, "rb")
+        return open(path, mode, **kwargs), reopen
+    return make
+
+
+class StrWriter:
+    """A duck-typed text sink: a write() that takes only str, no io base class."""
+
+    closed = False
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str")
+        self.parts.append(s)
+
+    def reader(self):
+        import io
+        return io.StringIO("".join(self.parts))
+
+
+FILE_OBJECTS = {
+    "BytesIO": _bytes_io,
+    "StringIO": _string_io,
+    "binary file": _open("wb"),
+    "text file": _open("w", encoding="utf-8"),
+    "unbuffered file": _open("wb", buffering=0),
+    "duck-typed writer": lambda tmp_path: (StrWriter(), StrWriter.reader),
+}
+
+
+@pytest.mark.parametrize("kind", FILE_OBJECTS)
+def test_file_objects_round_trip_with_the_same_text_as_a_path(tmp_path, kind):
+    m = model(sizes=(4, 1))
+    for p, x in zip(m.parameters(), AWKWARD):
+        p.data = x
+    opt = Adam(m.parameters(), lr=0.01)
+    m([1.0, 2.0]).backward()
+    opt.step()
+    meta = {"step": 7, "note": "\u00fcn\u00efcode \u2713", "lrs": (0.1, 0.05)}
+    save(m, tmp_path / "ref.json", optimizer=opt, metadata=meta)
+
+    f, reopen = FILE_OBJECTS[kind](tmp_path)
+    assert save(m, f, optimizer=opt, metadata=meta) is None
+    assert not f.closed                          # the caller's file stays open
+    with reopen(f) as reader:
+        text = reader.read()
+        reader.seek(0)
+        target = model(seed=3, sizes=(4, 1))
+        opt2 = Adam(target.parameters(), lr=0.5)
+        got, got_meta = load(target, reader, optimizer=opt2, return_metadata=True)
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    assert text == (tmp_path / "ref.json").read_bytes()
+    assert got is target
+    assert param_bits(target) == param_bits(m)
+    assert opt2.state_dict() == opt.state_dict()
+    assert got_meta == {"step": 7, "note": "\u00fcn\u00efcode \u2713", "lrs": [0.1, 0.05]}
+
+
+def test_load_reads_a_file_object_from_its_position():
+    import io
+    m = model(sizes=(2, 1))
+    buf = io.BytesIO()
+    buf.write(b"header bytes the caller wrote first\n")
+    start = buf.tell()
+    save(m, buf)
+    buf.seek(start)
+    assert param_bits(load(model(seed=4, sizes=(2, 1)), buf)) == param_bits(m)
+    assert buf.read() == b""                    # read to the end
+
+
+def test_bad_file_objects_and_their_errors(tmp_path):
+    import io
+    n = Neuron(2)
+    with pytest.raises(TypeError, match=r"path \(str or os.PathLike\) or a file object "
+                                        r"with write\(\), not 'int'"):
+        save(n, 3)
+    with pytest.raises(TypeError, match=r"with read\(\), not 'list'"):
+        load(n, [])
+    with pytest.raises(ValueError, match=r"^<BytesIO>: not a saved micrograd-c model"):
+        load(n, io.BytesIO(b"{ not json"))
+    with pytest.raises(ValueError, match=r"<StringIO>: not a saved"):
+        load(n, io.StringIO(""))
+
+    class Weird:
+        def read(self):
+            return 42
+    with pytest.raises(TypeError, match="read\\(\\) returned 'int'"):
+        load(n, Weird())
+    with open(tmp_path / "r.json", "w") as f:       # a file object names its path
+        f.write("[]")
+    with open(tmp_path / "r.json", "rb") as f, pytest.raises(ValueError) as info:
+        load(n, f)
+    assert str(info.value).startswith(str(tmp_path / "r.json"))
+    with open(tmp_path / "r.json", "rb") as f, pytest.raises(OSError):
+        save(n, f)                                  # open for reading only
+    assert (tmp_path / "r.json").read_text() == "[]"
+
+
+# --- argument order ----------------------------------------------------------------
+
+def test_load_takes_the_module_first_or_second(tmp_path):
+    m = model(sizes=(3, 1))
+    save(m, tmp_path / "m.json")
+    a, b = model(seed=5, sizes=(3, 1)), model(seed=6, sizes=(3, 1))
+    assert load(a, tmp_path / "m.json") is a
+    assert load(tmp_path / "m.json", b) is b
+    assert param_bits(a) == param_bits(b) == param_bits(m)
+    opt = SGD(a.parameters(), lr=0.1)
+    save(a, tmp_path / "o.json", optimizer=opt, metadata={"k": 1})
+    assert load(tmp_path / "o.json", b, SGD(b.parameters(), lr=1.0),
+                return_metadata=True) == (b, {"k": 1})
+
+
+def test_ambiguous_or_reversed_arguments_are_refused(tmp_path):
+    m, other = model(sizes=(3, 1)), model(seed=2, sizes=(3, 1))
+    before = param_bits(other)
+    with pytest.raises(TypeError, match="both arguments are Modules"):
+        load(m, other)
+    with pytest.raises(TypeError, match=r"needs a micrograd.nn.Module, got 'str' and 'str'"):
+        load("a.json", "b.json")
+    with pytest.raises(TypeError, match="the module comes first"):
+        save(tmp_path / "m.json", m)
+    assert not (tmp_path / "m.json").exists()
+    assert param_bits(other) == before
+
+
+# --- metadata --------------------------------------------------------------------
+
+def test_metadata_defaults_and_return_shape(tmp_path):
+    m = model(sizes=(2, 1))
+    save(m, tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text())["metadata"] == {}
+    assert load(m, tmp_path / "m.json") is m
+    assert load(m, tmp_path / "m.json", return_metadata=True) == (m, {})
+    # A file from before metadata existed: no key at all.
+    doc = json.loads((tmp_path / "m.json").read_text())
+    del doc["metadata"]
+    _write(tmp_path / "old.json", doc)
+    assert load(m, tmp_path / "old.json", return_metadata=True) == (m, {})
+    doc["metadata"] = [1, 2]
+    _write(tmp_path / "bad.json", doc)
+    with pytest.raises(ValueError, match=r"'metadata' must be an object, not list"):
+        load(m, tmp_path / "bad.json")
+
+
+def _json_data():
+    from hypothesis import strategies as st
+    scalars = (st.none() | st.booleans() | st.integers()
+               | st.floats(allow_nan=False) | st.text())
+    return st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20)
+
+
+def _as_loaded(x):
+    """What JSON gives back: tuples as lists."""
+    if isinstance(x, dict):
+        return {k: _as_loaded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_as_loaded(v) for v in x]
+    return x
+
+
+def _same(a, b):
+    """Equal, with floats compared bit for bit (-0.0 is not 0.0) and types kept."""
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return type(b) is list and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, float):
+        return type(b) is float and bits(a) == bits(b)
+    return type(a) is type(b) and a == b
+
+
+def test_metadata_round_trips_any_json_data():
+    import io
+    from hypothesis import given, strategies as st
+
+    n = Neuron(1)
+
+    @given(st.dictionaries(st.text(max_size=8), _json_data(), max_size=5))
+    def check(meta):
+        buf = io.BytesIO()
+        save(n, buf, metadata=meta)
+        buf.seek(0)
+        _, got = load(n, buf, return_metadata=True)
+        assert _same(_as_loaded(meta), got)
+
+    check()
+
+
+def test_non_finite_metadata_floats_survive(tmp_path):
+    meta = {"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "negzero": -0.0}
+    save(Neuron(1), tmp_path / "m.json", metadata=meta)
+    _, got = load(Neuron(1), tmp_path / "m.json", return_metadata=True)
+    assert math.isnan(got["nan"]) and got["inf"] == math.inf and got["ninf"] == -math.inf
+    assert bits(got["negzero"]) == bits(-0.0)
+
+
+class Color:
+    pass
+
+
+def _cycle():
+    a = []
+    a.append(a)
+    return {"a": a}
+
+
+def _deep(depth):
+    x = 0
+    for _ in range(depth):
+        x = [x]
+    return {"x": x}
+
+
+@pytest.mark.parametrize("meta, exc, words", [
+    ([("step", 1)], TypeError, ["metadata must be a dict", "'list'"]),
+    ("step=1", TypeError, ["'str'"]),
+    ({1: "a"}, TypeError, ["metadata: metadata keys must be str, not 'int' (1)"]),
+    ({"a": {"b": {2: 0}}}, TypeError, ["metadata['a']['b']", "not 'int'"]),
+    ({"s": {1, 2}}, TypeError, ["metadata['s']: 'set' is not JSON data"]),
+    ({"b": b"raw"}, TypeError, ["metadata['b']: 'bytes'"]),
+    ({"v": [1, Value(2.0)]}, TypeError, ["metadata['v'][1]: 'Value'"]),
+    ({"o": Color()}, TypeError, ["'Color'"]),
+    ({"c": 1 + 2j}, TypeError, ["'complex'"]),
+    (_cycle(), ValueError, ["refers to itself"]),
+    (_deep(200), ValueError, ["MAX_METADATA_DEPTH=100"]),
+], ids=["list", "str", "int key", "nested int key", "set", "bytes", "Value", "object",
+        "complex", "cycle", "too deep"])
+def test_bad_metadata_is_refused_before_anything_is_written(tmp_path, meta, exc, words):
+    import io
+    n = Neuron(2)
+    path = tmp_path / "m.json"
+    with pytest.raises(exc) as info:
+        save(n, path, metadata=meta)
+    for w in words:
+        assert w in str(info.value)
+    assert not path.exists() and os.listdir(tmp_path) == []
+    save(n, path)
+    old = path.read_bytes()
+    with pytest.raises(exc):
+        save(n, path, metadata=meta)
+    assert path.read_bytes() == old
+    buf = io.BytesIO()
+    with pytest.raises(exc):
+        save(n, buf, metadata=meta)
+    assert buf.getvalue() == b""
+
+
+def test_metadata_accepts_number_and_mapping_subclasses():
+    import enum
+    import io
+    from collections import OrderedDict
+    np = pytest.importorskip("numpy")
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    buf = io.BytesIO()
+    save(Neuron(1), buf, metadata={"level": Level.HIGH, "x": np.float64(0.5),
+                                   "od": OrderedDict(b=1, a=2)})
+    buf.seek(0)
+    _, got = load(Neuron(1), buf, return_metadata=True)
+    assert got == {"level": 3, "x": 0.5, "od": {"b": 1, "a": 2}}
+    assert type(got["level"]) is int and list(got["od"]) == ["b", "a"]
+    with pytest.raises(TypeError, match="'int64'"):
+        save(Neuron(1), io.BytesIO(), metadata={"n": np.int64(3)})
+
+
+# --- resuming a run with its schedule and its random state -----------------------
+
+def _shuffled_run(m, opt, X, y, start, stop, total):
+    """SGD on shuffled mini-batches with a decaying learning rate: both the
+    step count and the random generator's state decide the next step."""
+    losses = []
+    for k in range(start, stop):
+        batch = random.sample(range(len(X)), 8)
+        opt.lr = 0.5 * (1.0 - 0.9 * k / total)
+        loss = moons_step(m, [X[i] for i in batch], [y[i] for i in batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.data)
+    return losses
+
+
+@pytest.mark.parametrize("where", ["path", "BytesIO"])
+def test_resume_with_metadata_is_bit_exact(tmp_path, where):
+    import io
+    X, y = make_moons(32, noise=0.1, seed=7)
+    total, cut = 30, 13
+
+    straight = model(sizes=(8, 1))
+    opt = SGD(straight.parameters(), lr=0.5, momentum=0.9)
+    random.seed(123)
+    want = _shuffled_run(straight, opt, X, y, 0, total, total)
+
+    first = model(sizes=(8, 1))
+    opt1 = SGD(first.parameters(), lr=0.5, momentum=0.9)
+    random.seed(123)
+    got = _shuffled_run(first, opt1, X, y, 0, cut, total)
+    target = tmp_path / "ckpt.json" if where == "path" else io.BytesIO()
+    save(first, target, optimizer=opt1,
+         metadata={"step": cut, "total": total, "rng": random.getstate()})
+    del first, opt1
+    random.seed(999)                               # the process moves on
+
+    resumed = model(seed=42, sizes=(8, 1))
+    opt2 = SGD(resumed.parameters(), lr=0.01)
+    if where == "BytesIO":
+        target.seek(0)
+    _, meta = load(resumed, target, optimizer=opt2, return_metadata=True)
+    version, state, gauss = meta["rng"]
+    random.setstate((version, tuple(state), gauss))
+    got += _shuffled_run(resumed, opt2, X, y, meta["step"], meta["total"], meta["total"])
+
+    assert [bits(x) for x in got] == [bits(x) for x in want]
+    assert param_bits(resumed) == param_bits(straight)
+    assert opt2.state_dict() == opt.state_dict()

@@ -5,6 +5,7 @@ node and edge groups it writes; they are skipped only when the ``graphviz``
 Python package or the ``dot`` program is missing.
 """
 
+import os
 import random
 import shutil
 import sys
@@ -138,3 +139,78 @@ def test_decision_boundary_png(tmp_path):
     plot_decision_boundary(score, X, y, str(path), title="test", resolution=0.1)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(calls) == 21 * 21      # the data's 1x1 box plus a margin of 0.5 around it, 0.1 apart
+
+
+def _matplotlib():
+    return pytest.importorskip("matplotlib", reason="matplotlib is not installed")
+
+
+def _boundary_data():
+    X = [[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0], [0.2, 0.8]]
+    y = [-1, 1, -1, 1, -1]
+    return X, y
+
+
+def test_decision_boundary_returns_the_figure_and_writes_nothing(tmp_path, monkeypatch):
+    _matplotlib()
+    from matplotlib.figure import Figure
+    monkeypatch.chdir(tmp_path)
+    X, y = _boundary_data()
+    fig = plot_decision_boundary(lambda a, b: a - 0.5, X, y, resolution=0.1)
+    assert isinstance(fig, Figure)
+    assert os.listdir(tmp_path) == []
+    (ax,) = fig.axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x0", "x1")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class -1", "class 1"]
+    # each class's points are drawn as given, in the class's own scatter
+    offsets = [c.get_offsets().tolist() for c in ax.collections if c.get_label() in
+               ("class -1", "class 1")]
+    assert offsets == [[p for p, label in zip(X, y) if label < 0],
+                       [p for p, label in zip(X, y) if label > 0]]
+    assert ax.get_xlim() == pytest.approx((-0.5, 1.5)) and ax.get_ylim() == pytest.approx((-0.5, 1.5))
+
+
+def test_decision_boundary_draws_into_a_given_axes_and_saves_svg(tmp_path):
+    _matplotlib()
+    from matplotlib.figure import Figure
+    X, y = _boundary_data()
+    outer = Figure()
+    left, right = outer.subplots(1, 2)
+    fig = plot_decision_boundary(lambda a, b: b - a, X, [0, 1, 0, 1, 0], ax=right,
+                                 path=tmp_path / "b.svg", title="t", xlabel="a", ylabel="b",
+                                 resolution=0.25)
+    assert fig is outer and fig.axes == [left, right]
+    assert not left.collections and right.collections
+    assert right.get_title() == "t" and (right.get_xlabel(), right.get_ylabel()) == ("a", "b")
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["class 0", "class 1"]
+    assert b"<svg" in (tmp_path / "b.svg").read_bytes()[:500]
+
+
+def test_decision_boundary_class_names_and_the_grid():
+    _matplotlib()
+    X, y = _boundary_data()
+    calls = []
+
+    def score(a, b):
+        calls.append((a, b))
+        return 1.0
+
+    fig = plot_decision_boundary(score, X, y, class_names=("outer", "inner"), resolution=0.5,
+                                 margin=0.0)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["outer", "inner"]
+    assert calls == [(a, b) for b in (0.0, 0.5, 1.0) for a in (0.0, 0.5, 1.0)]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"X": [], "y": []}, "no points"),
+    ({"y": [1, -1]}, "5 points but y has 2 labels"),
+    ({"X": [[0.0, 1.0, 2.0]], "y": [1]}, "2 coordinates"),
+    ({"resolution": 0}, "resolution must be > 0"),
+    ({"margin": -1}, "margin must be >= 0"),
+    ({"class_names": ("a",)}, "a pair"),
+])
+def test_decision_boundary_bad_input(kwargs, words):
+    X, y = _boundary_data()
+    args = {"X": X, "y": y, **kwargs}
+    with pytest.raises(ValueError, match=words):
+        plot_decision_boundary(lambda a, b: a, args.pop("X"), args.pop("y"), **args)
