@@ -21,7 +21,8 @@ from pathlib import Path
 # compiled core, which the original's never mention.
 _SHARED = ("__init__.py", "engine.py", "nn.py")
 _OURS = ("capture.py", "cli.py", "data.py", "demo.py", "gpt.py", "pure.py",
-         "serialize.py", "torch.py", "viz.py", "_integrity.py")
+         "serialize.py", "torch.py", "viz.py", "_integrity.py",
+         "optim/__init__.py", "optim/lr_scheduler.py")
 _MARK = "micrograd_c"
 
 FIX = ("pip uninstall -y micrograd micrograd-c\n"

@@ -18,13 +18,7 @@ the optimizer's state.
 >>> sched = StepLR(opt, step_size=10, gamma=0.5)
 """
 
-import sys
-
-from micrograd import lr_scheduler
 from micrograd_c.optim import SGD, Adam, AdamW, IncompatibleKeys, Optimizer
-
-# `import micrograd.optim.lr_scheduler` and `from micrograd.optim.lr_scheduler
-# import StepLR` work as with torch.optim (this module is not a package).
-sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+from micrograd.optim import lr_scheduler
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "IncompatibleKeys", "lr_scheduler"]

@@ -153,8 +153,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: HasParamGroups, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.step_size = _int(step_size, "step_size", 1)
-        self.gamma = _float(gamma, "gamma")
+        self.step_size: int = _int(step_size, "step_size", 1)
+        self.gamma: float = _float(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -183,9 +183,9 @@ class LinearLR(LRScheduler):
                              "and less or equal to 1.")
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
-        self.start_factor = start_factor
-        self.end_factor = end_factor
-        self.total_iters = _int(total_iters, "total_iters", 1)
+        self.start_factor: float = start_factor
+        self.end_factor: float = end_factor
+        self.total_iters: int = _int(total_iters, "total_iters", 1)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -210,8 +210,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: HasParamGroups, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        self.T_max = _int(T_max, "T_max", 1)
-        self.eta_min = _float(eta_min, "eta_min")
+        self.T_max: int = _int(T_max, "T_max", 1)
+        self.eta_min: float = _float(eta_min, "eta_min")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
