@@ -24,6 +24,8 @@ True
 
 import functools
 import random
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import micrograd
 from micrograd.data import make_moons
@@ -38,7 +40,7 @@ ENGINES = ("dynamic", "fused", "compiled")   # slowest to fastest
 LAYERS = [16, 16, 1]
 
 
-def default_engine():
+def default_engine() -> str:
     """The fastest engine: 'compiled'."""
     return ENGINES[-1]
 
@@ -51,7 +53,7 @@ class PerOpNeuron(Neuron):
     __call__ = Neuron._per_op
 
 
-def per_op(model, Value=None):
+def per_op(model: MLP, Value: type[Any] | None = None) -> MLP:
     """Turn every neuron of a ``micrograd.nn`` model into a ``PerOpNeuron``,
     in place; with ``Value`` (another engine's class), remake its weights as
     that class's Values with the same data. Returns ``model``."""
@@ -66,7 +68,8 @@ def per_op(model, Value=None):
 
 # ---- the demo's user code -------------------------------------------------------
 
-def loss(model, X, y, Value):
+def loss(model: MLP, X: Sequence[Sequence[float]], y: Sequence[int],
+         Value: type[Any]) -> tuple[Any, list[Any]]:
     """The demo's full-batch loss: svm max-margin loss + 1e-4 * L2.
 
     Returns ``(total_loss, scores)``, both Values (nothing read back, so
@@ -76,7 +79,8 @@ def loss(model, X, y, Value):
     return loss_of_inputs(model, inputs, y)
 
 
-def loss_of_inputs(model, inputs, y):
+def loss_of_inputs(model: MLP, inputs: Sequence[Sequence[Any]],
+                   y: Sequence[int]) -> tuple[Any, list[Any]]:
     """``loss`` for inputs that are Values already (as inside a function
     given to ``micrograd.compile``): ``(total_loss, scores)``."""
     # forward the model to get scores
@@ -97,16 +101,16 @@ class _PlainSGD:
     (``micrograd.optim.SGD`` updates this package's); schedulable, as it
     has ``param_groups``."""
 
-    def __init__(self, params, lr):
-        self.param_groups = [{"params": list(params), "lr": lr}]
+    def __init__(self, params: Sequence[Any], lr: float) -> None:
+        self.param_groups: list[dict[str, Any]] = [{"params": list(params), "lr": lr}]
 
-    def step(self):
+    def step(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 p.data -= group["lr"] * p.grad
 
 
-def accuracy(scores, y):
+def accuracy(scores: Sequence[Any], y: Sequence[int]) -> float:
     """The fraction of the scores whose sign is the label's."""
     return sum((yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)) / len(y)
 
@@ -123,7 +127,20 @@ class MoonsDemo:
     ``micrograd.viz.plot_decision_boundary`` draws.
     """
 
-    def __init__(self, engine=None, steps=100, seed=1337, n_samples=100, noise=0.1):
+    engine: str
+    steps: int
+    seed: int
+    X: list[list[float]]
+    y: list[int]
+    Value: type[Any]
+    model: MLP
+    forward: Callable[[], tuple[Any, list[Any]]]
+    k: int
+    optimizer: Any
+    scheduler: LambdaLR
+
+    def __init__(self, engine: str | None = None, steps: int = 100, seed: int = 1337,
+                 n_samples: int = 100, noise: float = 0.1) -> None:
         engine = engine or default_engine()
         if engine not in ENGINES + ("pure",):
             raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -150,7 +167,7 @@ class MoonsDemo:
         self.optimizer = (_PlainSGD if engine == "pure" else SGD)(self.model.parameters(), lr=1.0)
         self.scheduler = LambdaLR(self.optimizer, lambda k: 1.0 - 0.9*k/steps)
 
-    def step(self):
+    def step(self) -> tuple[float, float]:
         """One training step: forward, ``zero_grad``, ``backward``, SGD update.
 
         Returns ``(loss, accuracy)`` of the model before the update.
@@ -168,12 +185,12 @@ class MoonsDemo:
         self.k += 1
         return total_loss.data, accuracy(scores, self.y)
 
-    def evaluate(self):
+    def evaluate(self) -> tuple[float, float]:
         """``(loss, accuracy)`` of the model as it is now (no update)."""
         total_loss, scores = self.forward()
         return total_loss.data, accuracy(scores, self.y)
 
-    def train(self, progress=False):
+    def train(self, progress: bool = False) -> list[tuple[float, float]]:
         """Take the steps left of the run (``steps`` less those taken), one
         ``step()`` each; return their ``[(loss, accuracy)]``.
 
@@ -198,6 +215,6 @@ class MoonsDemo:
                 bar.update()
         return history
 
-    def score(self, x0, x1):
+    def score(self, x0: float, x1: float) -> float:
         """The model's score at the point ``(x0, x1)``: its sign is the class."""
         return self.model([self.Value(x0), self.Value(x1)]).data

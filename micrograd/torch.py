@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union, overload
 try:
     import torch
     from torch import nn
-except ImportError as exc:          # pragma: no cover - exercised with torch hidden
+except ImportError as _missing:     # pragma: no cover - exercised with torch hidden
     raise ImportError("micrograd.torch needs PyTorch, an optional dependency of "
-                      "micrograd-c: pip install torch") from exc
+                      "micrograd-c: pip install torch") from _missing
 
 from micrograd.gpt import GPT
 from micrograd.nn import MLP, Layer, Neuron
@@ -78,8 +78,8 @@ class TorchMLP(nn.Module):
             if act not in ACTIVATIONS:
                 raise ValueError(f"unknown activation {act!r}; choose one of "
                                  f"{', '.join(map(repr, ACTIVATIONS))}")
-        self.layers = nn.ModuleList(nn.Linear(nin, nout, dtype=torch.float64)
-                                    for nin, nout in zip(sizes, sizes[1:]))
+        self.layers: nn.ModuleList = nn.ModuleList(nn.Linear(nin, nout, dtype=torch.float64)
+                                                   for nin, nout in zip(sizes, sizes[1:]))
         self.activations = activations
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,11 +125,11 @@ class TorchGPT(nn.Module):
 
     def __init__(self, cfg: "GPTConfig") -> None:
         super().__init__()
-        self.vocab_size = cfg.vocab_size
-        self.n_embd = cfg.n_embd
-        self.block_size = cfg.block_size
-        self.n_head = cfg.n_head
-        self.head_dim = cfg.n_embd // cfg.n_head
+        self.vocab_size: int = cfg.vocab_size
+        self.n_embd: int = cfg.n_embd
+        self.block_size: int = cfg.block_size
+        self.n_head: int = cfg.n_head
+        self.head_dim: int = cfg.n_embd // cfg.n_head
         for name, shape in _gpt_shapes(cfg).items():
             setattr(self, name, nn.Parameter(torch.zeros(shape, dtype=torch.float64)))
 
