@@ -52,9 +52,15 @@ if [ $# -eq 0 ]; then
         tests/test_optim.py tests/test_serialize.py tests/test_threads.py
 fi
 
-# The interpreter itself, not a wrapper script (valgrind does not follow
-# into child processes).
-INTERPRETER=$(python -c "import os, sys; print(os.path.realpath(sys.executable))")
+# The virtual environment's interpreter: a link to the binary itself, not a
+# wrapper script (valgrind does not follow into child processes). Not the
+# link's target: started from there, Python would not see the environment
+# and would test whatever core the base interpreter has installed.
+INTERPRETER="$VENV/bin/python"
+if [ ! -x "$INTERPRETER" ] || head -c 2 "$INTERPRETER" | grep -q '#!'; then
+    echo "valgrind-subset: $INTERPRETER is not an interpreter binary" >&2
+    exit 2
+fi
 status=0
 PYTHONMALLOC=malloc valgrind --tool=memcheck --xml=yes --xml-file="$LOG" \
     --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
