@@ -39,12 +39,16 @@ import os, re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
 try:
     import tomllib
-    reqs = tomllib.loads(text)["project"]["optional-dependencies"]["test"]
-except ImportError:                       # Python < 3.11: the list, read plainly
-    block = re.search(r"^test\s*=\s*\[(.*?)\]", text, re.S | re.M).group(1)
-    reqs = re.findall(r'"([^"]+)"', block)
+    config = tomllib.loads(text)
+    build = config["build-system"]["requires"]
+    reqs = config["project"]["optional-dependencies"]["test"]
+except ImportError:                       # Python < 3.11: the lists, read plainly
+    def listed(key):
+        block = re.search(rf"^{key}\s*=\s*\[(.*?)\]", text, re.S | re.M).group(1)
+        return re.findall(r'"([^"]+)"', block)
+    build, reqs = listed("requires"), listed("test")
 keep_torch = os.environ.get("MICROGRAD_ASAN_TORCH") == "1"
-for req in ["cython>=3.0", "setuptools>=64", "wheel"] + reqs:
+for req in build + ["wheel"] + reqs:
     if keep_torch or not re.match(r"torch\b", req):
         print(req)
 PY

@@ -30,7 +30,7 @@ command -v valgrind >/dev/null || { echo "valgrind-subset: valgrind not found" >
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet "cython>=3.0" "setuptools>=64" wheel "pytest>=7" "hypothesis>=6" "numpy>=1.22"
+python -m pip install --quiet "cython>=3.0" "setuptools>=77" wheel "pytest>=7" "hypothesis>=6" "numpy>=1.22"
 
 BUILD=$(mktemp -d "${TMPDIR:-/tmp}/micrograd-valgrind-build.XXXXXX")
 trap 'rm -rf "$BUILD"' EXIT
