@@ -31,7 +31,8 @@ fi
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 python -m pip install --quiet --upgrade pip
-# The build tools and the `test` extra of pyproject.toml, but PyTorch (a
+# The build tools, the dependencies and the `test` extra of pyproject.toml
+# (the package itself is installed without them), but PyTorch (a
 # large download, used only as an oracle: its tests skip without it) unless
 # MICROGRAD_ASAN_TORCH=1.
 python - "$ROOT/pyproject.toml" > "$VENV/asan-requirements.txt" <<'PY'
@@ -41,12 +42,13 @@ try:
     import tomllib
     config = tomllib.loads(text)
     build = config["build-system"]["requires"]
-    reqs = config["project"]["optional-dependencies"]["test"]
+    reqs = (config["project"]["dependencies"]
+            + config["project"]["optional-dependencies"]["test"])
 except ImportError:                       # Python < 3.11: the lists, read plainly
     def listed(key):
         block = re.search(rf"^{key}\s*=\s*\[(.*?)\]", text, re.S | re.M).group(1)
         return re.findall(r'"([^"]+)"', block)
-    build, reqs = listed("requires"), listed("test")
+    build, reqs = listed("requires"), listed("dependencies") + listed("test")
 keep_torch = os.environ.get("MICROGRAD_ASAN_TORCH") == "1"
 for req in build + ["wheel"] + reqs:
     if keep_torch or not re.match(r"torch\b", req):
