@@ -148,16 +148,6 @@ def test_lr_setter_rejects_bad_values_and_keeps_the_old_one():
     lambda ps: Adam(ps, lr=0.01, weight_decay=0.001),
 ])
 def test_state_dict_resume_is_bit_for_bit(make):
-    def grads_at(step, n):
-        rng = random.Random(step)
-        return [rng.uniform(-1, 1) for _ in range(n)]
-
-    def train(ps, opt, steps):
-        for s in steps:
-            for p, g in zip(ps, grads_at(s, len(ps))):
-                p.grad = g
-            opt.step()
-
     ps = [Value(x) for x in (0.5, -1.0, 2.0)]
     opt = make(ps)
     train(ps, opt, range(50))
