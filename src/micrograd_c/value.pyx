@@ -873,14 +873,20 @@ def take(values, i):
             for j in range(len(picked))]
 
 
+cdef tuple _values_of(object seq, str what):
+    """seq as a tuple of Values that have nodes; TypeError `what, not 'T'`
+    for anything else (AttributeError for a blank Value, as node_of)."""
+    cdef tuple items = tuple(seq)
+    for v in items:
+        if not isinstance(v, Value):
+            raise TypeError(f"{what}, not {type(v).__name__!r}")
+        node_of(v)
+    return items
+
+
 cdef Value _select(list_or_seq, object k, Value leaf):
     """A SELECT node over the candidates, reading its index from leaf."""
-    cdef tuple cands = tuple(list_or_seq)
-    for c in cands:
-        if not isinstance(c, Value):
-            raise TypeError(f"take: a recorded selection needs Values, not "
-                            f"{type(c).__name__!r}")
-        node_of(c)
+    cdef tuple cands = _values_of(list_or_seq, "take: a recorded selection needs Values")
     cdef Py_ssize_t n = len(cands), j
     cdef Value picked = cands[k]
     cdef Value v = _new_handle()
@@ -941,12 +947,7 @@ A scalar and its gradient: a node of the autograd graph.
         """
         cdef bint is_int
         cdef double x = number(data, "Value data", &is_int)
-        cdef tuple children = tuple(_children)
-        for ch in children:
-            if not isinstance(ch, Value):
-                raise TypeError(f"_children must be Values, not "
-                                f"{type(ch).__name__!r}")
-            node_of(ch)
+        cdef tuple children = _values_of(_children, "_children must be Values")
         cdef Py_ssize_t k = len(children)
         arena_reserve(A, k if k > 1 else 1)
         cdef int32_t i = (_custom_node(x, is_int, children) if k else
