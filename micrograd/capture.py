@@ -54,6 +54,15 @@ What is recorded, and what is not:
   recording (``check="strict"`` also compares the constants).
 - Replay reuses the recorded nodes: the returned Values are the same objects
   at every call, updated in place. Copy ``.data`` out to keep a value.
+- A sum of products (``dot``, ``sum(w * x ...)``, a Neuron) replays in
+  registers: its products and partial sums, which nothing else refers to,
+  are left unwritten, most of a network's nodes. They are written before
+  anything can see them: when one is reached through ``_prev``, when the
+  data of a node computed from them is set, when a ``backward()`` other than
+  the recording's own runs (or its own runs a second time), when the
+  recording is dropped. Their values are then those of the replay, even
+  after an optimizer step. A recording whose nodes were reached through
+  ``_prev`` writes every node from then on.
 - Index inputs: ints that select Values, such as token ids, are inputs of
   the recording when their parameter is named in ``index_inputs`` and the
   function selects with ``micrograd.engine.take(values, i)`` (an embedding
@@ -327,10 +336,13 @@ class CompiledFunction(Generic[P, R]):
                 f"values as arguments")
 
     def cache_info(self) -> dict[str, Any]:
-        """A dict: recordings kept, cache_size, nodes recorded per structure."""
+        """A dict: recordings kept, cache_size, nodes recorded per structure,
+        and per structure how many of them a replay leaves unwritten until
+        they can be seen (``elided``, see the module documentation)."""
+        tapes = [rec.tape for rec in self._cache.values()]
         return {"recordings": len(self._cache), "cache_size": self.cache_size,
-                "nodes": [rec.tape.size if rec.tape is not None else 0
-                          for rec in self._cache.values()]}
+                "nodes": [t.size if t is not None else 0 for t in tapes],
+                "elided": [t.elided if t is not None else 0 for t in tapes]}
 
     def cache_clear(self) -> None:
         """Drop every recording (their nodes are freed)."""

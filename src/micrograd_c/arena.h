@@ -41,6 +41,12 @@ typedef struct {
     int32_t pending;     /* entries on `stack` waiting to be released */
     int releasing;       /* a release cascade is running */
     node_hook on_new;    /* if set, told of every node made (tape.pyx records) */
+    int32_t nstale;      /* recordings whose last replay left nodes unwritten */
+    node_hook on_stale;  /* tape.pyx: on_stale(-1) writes those nodes (run
+                            before a node's data changes or a backward() that
+                            may reach them); on_stale(i) too, before elided
+                            node i gets a handle, and its recording writes
+                            every node from then on */
 } Arena;
 
 /* The lowest free slot (or a new one at the top), in reserved room. Lowest

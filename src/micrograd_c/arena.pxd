@@ -73,6 +73,7 @@ cdef extern from "micrograd_c/arena.h":
         NODE_KEEP
         NODE_REACHES_PY
         NODE_RECORDING
+        NODE_ELIDED
     ctypedef void (*node_hook)(int32_t idx) noexcept
     ctypedef struct Arena:
         Node* nodes
@@ -88,11 +89,16 @@ cdef extern from "micrograd_c/arena.h":
         int32_t pending
         bint releasing
         node_hook on_new
+        int32_t nstale
+        node_hook on_stale
     void mg_node_backward(Node* N, const double* C, int32_t i) nogil
     void mg_backward_op(Node* N, const double* C, int32_t i, int op, int32_t a,
                         int32_t b) nogil
     int32_t mg_candidate(const Node* N, int32_t b, int64_t k) nogil
     void mg_pass_grad(Node* N, int32_t i, int32_t c) nogil
+    void mg_backward_grad(Node* N, const double* C, int32_t i, int op, int32_t a,
+                          int32_t b, double out, double g, int gi) nogil
+    void mg_add_grad(Node* N, int32_t c, double g, int gi) nogil
     # Making nodes (always inlined: every op and kernel does it).
     int32_t _take_slot "mg_take_slot"(Arena* A) noexcept
     void node_incref "mg_node_incref"(Arena* A, int32_t i) noexcept

@@ -234,6 +234,8 @@ cdef int run_backward(Arena* A, int32_t root) except -1:
     cdef int32_t j
     if A.releasing:
         raise RuntimeError("backward() called while the graph is being freed")
+    if A.nstale:
+        A.on_stale(-1)          # a recording's unwritten nodes, which it may reach
     _reserve(A)
     A.nodes[root].grad = 1.0
     A.nodes[root].flags |= NODE_INT_GRAD

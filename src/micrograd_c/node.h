@@ -30,35 +30,48 @@ enum {
     NODE_KEEP = 64,     /* its handle is kept as long as it lives (arena.pxd) */
     NODE_REACHES_PY = 128,/* a node below it has NODE_PYBACK: its handle is
                            seen by the cyclic GC (value.pyx) */
-    NODE_RECORDING = 256  /* made by (or an input of) the recording in
+    NODE_RECORDING = 256, /* made by (or an input of) the recording in
                            progress: reading its data warns (capture.py) */
+    NODE_ELIDED = 512     /* a recording's replay may leave its data and grad
+                           unwritten (a link inside a dot chain, tape.pyx):
+                           the arena's on_stale hook runs before it gets a
+                           handle */
 };
 
-/* Add node i's local gradients (the row of its op in ops.h) to its
-   children's grads a and b, keeping track of which grads are Python ints.
-   C: the ops' constants (OP_POW's exponent), indexed like the nodes. Loops
-   that know the op pass it as a constant, and get that row compiled in. */
-MG_INLINE void mg_backward_op(Node *N, const double *C, int32_t i, int op,
-                              int32_t a, int32_t b)
+/* Add the local gradients of a node of op (children a and b, value out,
+   grad g, an int if gi) to its children's grads, keeping track of which
+   grads are Python ints. C: the ops' constants (OP_POW's exponent),
+   indexed like the nodes (i: the node's own index). Loops that know the op
+   pass it as a constant, and get that row compiled in. */
+MG_INLINE void mg_backward_grad(Node *N, const double *C, int32_t i, int op,
+                                int32_t a, int32_t b, double out, double g,
+                                int gi)
 {
-    Node *n = &N[i];
     int binary = mg_op_arity[op] == 2;      /* b is a child (a constant for a constant op) */
     double x, y = 0.0, c, ga, gb;
     int ia = 0, ib = 0;
     x = N[a].data;
     if (binary) y = N[b].data;
     c = op == OP_POW ? C[i] : 0.0;
-    mg_local_grads(op, x, y, c, n->data, n->grad, &ga, &gb);
-    if (n->flags & NODE_INT_GRAD)
+    mg_local_grads(op, x, y, c, out, g, &ga, &gb);
+    if (gi)
         mg_local_grad_ints(op, x, y, c, N[a].flags & NODE_INT_DATA,
                            binary ? N[b].flags & NODE_INT_DATA : 0,
-                           n->flags & NODE_INT_CONST, &ia, &ib);
+                           N[i].flags & NODE_INT_CONST, &ia, &ib);
     N[a].grad += ga;
     N[a].flags &= ia ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
     if (binary) {
         N[b].grad += gb;
         N[b].flags &= ib ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
     }
+}
+
+/* mg_backward_grad for node i, from its own value and grad. */
+MG_INLINE void mg_backward_op(Node *N, const double *C, int32_t i, int op,
+                              int32_t a, int32_t b)
+{
+    mg_backward_grad(N, C, i, op, a, b, N[i].data, N[i].grad,
+                     N[i].flags & NODE_INT_GRAD);
 }
 
 /* Candidate k of a SELECT node's chain b (LINK nodes, then the last
@@ -80,11 +93,17 @@ MG_INLINE int32_t mg_candidate(const Node *N, int32_t b, int64_t k)
     return N[b].op == OP_LINK ? N[b].a : b;
 }
 
+/* Gradient g (an int if gi) into node c, as an identity op passes it. */
+MG_INLINE void mg_add_grad(Node *N, int32_t c, double g, int gi)
+{
+    N[c].grad += g;
+    N[c].flags &= gi ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
+}
+
 /* A node's gradient into one node c, as an identity op passes it. */
 MG_INLINE void mg_pass_grad(Node *N, int32_t i, int32_t c)
 {
-    N[c].grad += N[i].grad;
-    N[c].flags &= (N[i].flags & NODE_INT_GRAD) ? 0xFFFF : (uint16_t)~NODE_INT_GRAD;
+    mg_add_grad(N, c, N[i].grad, N[i].flags & NODE_INT_GRAD);
 }
 
 /* mg_backward_op for node i's own op; nothing for ops without grads. */

@@ -27,6 +27,12 @@ class Tape:
     @property
     def n_inputs(self) -> int:
         """Number of input leaves."""
+    @property
+    def elided(self) -> int:
+        """How many recorded nodes a replay leaves unwritten until they can
+        be seen (the links of dot chains), 0 if it writes every node."""
+    def write_every_node(self) -> None:
+        """Stop eliding: every replay writes every recorded node."""
     def set_inputs(self, values: Iterable[Value]) -> None:
         """Pin the input leaves (Values made before start())."""
     def start(self) -> None:

@@ -11,6 +11,12 @@ recording (parameters) are read live. backward() from a recorded root
 sweeps the recorded nodes reachable from it in reverse creation order: no
 topological sort.
 
+Most of a network's nodes are the products and partial sums of its dot
+products (a "chain", below). A replay runs each chain in registers and
+writes only its result; those links are written when something could see
+them, with the numbers the dynamic run would have left there (see Chain).
+That halves the memory a replay and its sweep go through.
+
 Nodes made in Python (`Value(data, _children, _op)`, or any node given a
 `_backward`) compute their value in Python: a recording holding one cannot
 be replayed, and says so (`Tape.python_op`).
@@ -26,11 +32,14 @@ from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.stdlib cimport realloc
 from libc.string cimport memcpy
 
-from micrograd_c.arena cimport mg_node_backward, mg_backward_op, mg_candidate, mg_pass_grad
+from micrograd_c.arena cimport (
+    mg_node_backward, mg_backward_op, mg_backward_grad, mg_add_grad, mg_candidate,
+    mg_pass_grad)
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, node_incref, node_decref, checked_bytes,
     NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_TAPE_ROOT, NODE_PYBACK,
-    NODE_RECORDING)
+    NODE_RECORDING, NODE_KEEP, NODE_ELIDED)
+from cpython.object cimport PyObject
 from micrograd_c.ops cimport (
     OP_LEAF, OP_CUSTOM, OP_LINK, OP_POW, OP_ADD, OP_MUL, OP_SELECT, MG_OK,
     mg_forward, mg_int_result)
@@ -181,6 +190,94 @@ ctypedef struct Instr:
 cdef enum:
     DOT_FORWARD = 100     # MUL m, then ADD s = acc + m
     DOT_BACKWARD = 101    # ADD s = acc + m, then MUL m (reverse order)
+    DOT_CHAIN = 102       # a whole Chain (below): out, acc, b = its number
+
+
+# A dot chain: s_1 = acc + m_1, s_2 = s_1 + m_2, ..., out = s_n, with
+# m_k = a_k * b_k, whose links (the products m_k and the partial sums s_k,
+# k < n) have no handle and no parent but the next link. That is what
+# `dot`, `sum` over products and micrograd's Neuron build, most of a
+# network's nodes. A replay in the eliding mode runs a chain in registers
+# and writes only out; its links hold nothing a dynamic run would show,
+# until they are written (Tape._write_links) before anything can see them:
+# before a link gets a handle (the arena's on_stale hook, from wrap), before
+# a computed node's data is set or a backward() outside the recording runs
+# (on_stale(-1)), and when the tape goes. Leaves can change meanwhile (an
+# optimizer's step): their values at the replay are kept (the snapshot).
+# The links' grads are all the same number after a sweep (an ADD passes its
+# grad on as it is): the chain keeps it.
+ctypedef struct Chain:
+    int32_t out
+    int32_t acc
+    int32_t n           # products
+    int32_t pairs       # the first of its n (a_k, b_k) pairs in Tape.pairs
+    int32_t links       # the first of its 2n - 1 links in Tape.links: m_1, s_1, ..., m_n
+    int32_t gi          # NODE_INT_GRAD if the links' grad is an int
+    double g            # the links' grad: the int 0 after a replay, then the sweep's
+
+
+cdef inline bint _is_link(Node* N, int32_t i) noexcept:
+    """Whether recorded node i can be a chain's link: no handle, and one
+    reference besides the tape's (its one parent)."""
+    return (A.handles[i] == NULL and N[i].refs == 2 and
+            not (N[i].flags & (NODE_KEEP | NODE_PYBACK | NODE_TAPE_ROOT)))
+
+
+cdef inline void _set_link(Node* nd, double r, int is_int, const Chain* ch) noexcept:
+    nd.data = r
+    nd.grad = ch.g
+    nd.flags = ((nd.flags & ~(NODE_INT_DATA | NODE_INT_GRAD)) | ch.gi |
+                (NODE_INT_DATA if is_int else 0))
+
+
+cdef inline double _chain_value(Node* N, const Chain* ch, const int32_t* pairs,
+                                const int32_t* links, int* is_int) noexcept:
+    """The value of ch's out (an int if *is_int), with the table's forward
+    of each MUL and ADD, as the nodes would hold them; with links (ch's own),
+    every link written too."""
+    cdef const int32_t* p = pairs + 2 * ch.pairs
+    cdef Node* x
+    cdef Node* y
+    cdef double s = N[ch.acc].data, m
+    cdef int si = N[ch.acc].flags & NODE_INT_DATA, mi, err = MG_OK
+    cdef Py_ssize_t k
+    for k in range(ch.n):
+        x = &N[p[2 * k]]
+        y = &N[p[2 * k + 1]]
+        m = mg_forward(OP_MUL, x.data, y.data, 0.0, &err)
+        mi = mg_int_result(OP_MUL, 0.0, 0.0, 0.0, x.flags & NODE_INT_DATA,
+                           y.flags & NODE_INT_DATA, 0)
+        if mi:
+            m += 0.0                    # an int has no sign of zero (_set_value)
+        s = mg_forward(OP_ADD, s, m, 0.0, &err)
+        si = mg_int_result(OP_ADD, 0.0, 0.0, 0.0, si, mi, 0)
+        if si:
+            s += 0.0
+        if links != NULL:
+            _set_link(&N[links[2 * k]], m, mi, ch)
+            if k + 1 < ch.n:
+                _set_link(&N[links[2 * k + 1]], s, si, ch)
+    is_int[0] = si
+    return s
+
+
+cdef inline void _chain_backward(Node* N, const double* C, Chain* ch,
+                                 const int32_t* pairs) noexcept:
+    """The sweep's ops of ch's nodes, out's ADD down to m_1's MUL, with the
+    links' grads in a register."""
+    cdef const int32_t* p = pairs + 2 * ch.pairs
+    cdef double G = N[ch.out].grad
+    cdef int gi = N[ch.out].flags & NODE_INT_GRAD
+    cdef double g = 0.0 + G             # each link's grad: its int 0 plus G
+    cdef Py_ssize_t k
+    for k in range(ch.n - 1, 0, -1):    # (the MUL rows do not read their node)
+        mg_backward_grad(N, C, ch.out, OP_MUL, p[2 * k], p[2 * k + 1], 0.0, g, gi)
+    mg_add_grad(N, ch.acc, G if ch.n == 1 else g, gi)     # s_1 = acc + m_1
+    mg_backward_grad(N, C, ch.out, OP_MUL, p[0], p[1], 0.0, g, gi)
+    ch.g = g
+    ch.gi = gi
+
+
 
 
 cdef void _fuse(Instr* code, Py_ssize_t n, bint forward, int mark) noexcept:
@@ -246,14 +343,40 @@ cdef class Tape:
     cdef unsigned long long pyback_seen   # python_backwards() when no recorded
                                           # node had a Python `_backward`
     cdef dict orders            # root node -> its backward sweep (bytes)
+    # The eliding mode (see Chain): fwd with its chains as DOT_CHAIN ops.
+    cdef bint elide
+    cdef int stale              # 1: links unwritten since the replay; 2: and swept once
+    cdef Instr* efwd
+    cdef Py_ssize_t nefwd
+    cdef Chain* chains
+    cdef Py_ssize_t nchains
+    cdef int32_t* pairs
+    cdef Py_ssize_t npairs
+    cdef int32_t* links
+    cdef Py_ssize_t nlinks
+    cdef int32_t* snap          # the leaves the chains read, and their values at the replay
+    cdef double* snap_data
+    cdef uint16_t* snap_flags
+    cdef Py_ssize_t nsnap
+    cdef dict eorders           # root node -> its sweep over efwd
     cdef list roots             # nodes registered in _roots
     cdef object __weakref__
 
     def __cinit__(self):
         self.orders = {}
+        self.eorders = {}
         self.roots = []
 
     def __dealloc__(self):
+        if self.elide:
+            self._stop_eliding()        # the nodes can outlive the tape
+        PyMem_Free(self.efwd)
+        PyMem_Free(self.chains)
+        PyMem_Free(self.pairs)
+        PyMem_Free(self.links)
+        PyMem_Free(self.snap)
+        PyMem_Free(self.snap_data)
+        PyMem_Free(self.snap_flags)
         for r in self.roots:
             _roots.pop(r, None)
             A.nodes[<int32_t>r].flags &= ~NODE_TAPE_ROOT
@@ -350,6 +473,8 @@ cdef class Tape:
         self._compile()
         self.closed = True
         self.python_op = self._find_python_op()
+        if self.python_op is None and not self.reaches_outside:
+            self._find_chains()
 
     cdef int _keep_only_below(self, list outs) except -1:
         """Drop (unpin) the recorded nodes that no output depends on."""
@@ -467,6 +592,154 @@ cdef class Tape:
                                  f"{self.cands[ins.b]} values")
         return 0
 
+    cdef int _find_chains(self) except -1:
+        """The eliding mode's program (efwd, chains, pairs, links, snap), if
+        fwd has chains; the tape then joins the eliding ones. Nothing here
+        runs Python code."""
+        cdef Node* N = A.nodes
+        cdef Py_ssize_t nc = self.ncode, k = 0, j, nf = 0, nch = 0, np = 0, nl = 0
+        cdef int32_t s
+        cdef Chain* ch
+        cdef Instr* f = self.fwd
+        self.efwd = <Instr*>PyMem_Malloc(checked_bytes(nc, sizeof(Instr)))
+        self.chains = <Chain*>PyMem_Malloc(checked_bytes(nc // 2 + 1, sizeof(Chain)))
+        self.pairs = <int32_t*>PyMem_Malloc(checked_bytes(nc + 1, sizeof(int32_t)))
+        self.links = <int32_t*>PyMem_Malloc(checked_bytes(nc + 1, sizeof(int32_t)))
+        if self.efwd == NULL or self.chains == NULL or self.pairs == NULL or self.links == NULL:
+            raise MemoryError()
+        while k < nc:
+            if f[k].op != DOT_FORWARD or not _is_link(N, f[k].out):
+                self.efwd[nf] = f[k]
+                nf += 1
+                k += 1
+                continue
+            ch = &self.chains[nch]
+            ch.acc = f[k + 1].a
+            ch.pairs = <int32_t>np
+            ch.links = <int32_t>nl
+            ch.n = 0
+            j = k
+            while True:                 # f[j]: m = a * b, f[j + 1]: s = acc + m
+                self.pairs[2 * np] = f[j].a
+                self.pairs[2 * np + 1] = f[j].b
+                np += 1
+                ch.n += 1
+                self.links[nl] = f[j].out
+                nl += 1
+                s = f[j + 1].out
+                j += 2
+                if not (j < nc and f[j].op == DOT_FORWARD and f[j + 1].a == s and
+                        _is_link(N, s) and _is_link(N, f[j].out)):
+                    break
+                self.links[nl] = s
+                nl += 1
+            ch.out = s
+            self.efwd[nf].out = s
+            self.efwd[nf].a = ch.acc
+            self.efwd[nf].b = <int32_t>nch
+            self.efwd[nf].op = DOT_CHAIN
+            nf += 1
+            nch += 1
+            k = j
+        self.nefwd = nf
+        self.nchains = nch
+        self.npairs = np
+        self.nlinks = nl
+        if nch == 0:
+            return 0
+        self._find_snapshot()
+        for k in range(nl):
+            N[self.links[k]].flags |= NODE_ELIDED
+        self.elide = _join_eliding(self)
+        if not self.elide:
+            for k in range(nl):
+                N[self.links[k]].flags &= ~NODE_ELIDED
+        return 0
+
+    cdef int _find_snapshot(self) except -1:
+        """snap: the leaves the chains read (each once)."""
+        cdef Node* N = A.nodes
+        cdef uint32_t epoch
+        cdef uint32_t* mark = visit_marks(A, &epoch)
+        cdef Py_ssize_t k, n = 0, total = self.nchains + 2 * self.npairs
+        cdef int32_t c
+        self.snap = <int32_t*>PyMem_Malloc(checked_bytes(total, sizeof(int32_t)))
+        if self.snap == NULL:
+            raise MemoryError()
+        for k in range(total):
+            c = self.chains[k].acc if k < self.nchains else self.pairs[k - self.nchains]
+            if N[c].a < 0 and mark[c] != epoch:
+                mark[c] = epoch
+                self.snap[n] = c
+                n += 1
+        self.nsnap = n
+        self.snap_data = <double*>PyMem_Malloc(checked_bytes(n + 1, sizeof(double)))
+        self.snap_flags = <uint16_t*>PyMem_Malloc(checked_bytes(n + 1, sizeof(uint16_t)))
+        if self.snap_data == NULL or self.snap_flags == NULL:
+            raise MemoryError()
+        return 0
+
+    cdef void _swap_snapshot(self) noexcept:
+        """The snapshot's values and the leaves' own, exchanged."""
+        cdef Node* nd
+        cdef double d
+        cdef uint16_t f
+        cdef Py_ssize_t k
+        for k in range(self.nsnap):
+            nd = &A.nodes[self.snap[k]]
+            d = nd.data
+            f = nd.flags & NODE_INT_DATA
+            nd.data = self.snap_data[k]
+            nd.flags = (nd.flags & ~NODE_INT_DATA) | self.snap_flags[k]
+            self.snap_data[k] = d
+            self.snap_flags[k] = f
+
+    cdef void _set_stale(self, int stale) noexcept:
+        if (self.stale != 0) != (stale != 0):
+            A.nstale += 1 if stale else -1
+        self.stale = stale
+
+    cdef void _write_links(self) noexcept:
+        """Every link as a dynamic run would have left it: computed from the
+        values the replay read, with the grad the chain's sweep passed."""
+        cdef Node* N = A.nodes
+        cdef Py_ssize_t k
+        cdef int is_int
+        self._swap_snapshot()
+        for k in range(self.nchains):
+            _chain_value(N, &self.chains[k], self.pairs, self.links + self.chains[k].links,
+                         &is_int)
+        self._swap_snapshot()
+        self._set_stale(0)
+
+    cdef bint _has_link(self, int32_t i) noexcept:
+        cdef Py_ssize_t k
+        for k in range(self.nlinks):
+            if self.links[k] == i:
+                return True
+        return False
+
+    cdef void _stop_eliding(self) noexcept:
+        """Write every node at every replay from now on (a link is seen)."""
+        cdef Py_ssize_t k
+        if self.stale:
+            self._write_links()
+        for k in range(self.nlinks):
+            A.nodes[self.links[k]].flags &= ~NODE_ELIDED
+        self.elide = False
+        _leave_eliding(self)
+
+    @property
+    def elided(self):
+        """How many recorded nodes a replay leaves unwritten until they can
+        be seen (the links of dot chains), 0 if it writes every node."""
+        return self.nlinks if self.elide else 0
+
+    def write_every_node(self):
+        """Stop eliding: every replay writes every recorded node."""
+        if self.elide:
+            self._stop_eliding()
+
     cdef object _find_python_op(self):
         """The `_op` of the first recorded node made in Python, or None."""
         cdef Py_ssize_t k
@@ -514,26 +787,42 @@ cdef class Tape:
             A.nodes[self.leaves[k]].grad = 0.0
             A.nodes[self.leaves[k]].flags |= NODE_INT_GRAD
         self._check_selections()
-        cdef int err = self._forward()
+        cdef int err
+        if self.elide:
+            for k in range(self.nsnap):
+                self.snap_data[k] = A.nodes[self.snap[k]].data
+                self.snap_flags[k] = A.nodes[self.snap[k]].flags & NODE_INT_DATA
+            err = self._forward(self.efwd, self.nefwd)
+            self._set_stale(1)
+        else:
+            err = self._forward(self.fwd, self.ncode)
         if err != MG_OK:
             raise_forward_error(err)
 
-    cdef int _forward(self) noexcept:
-        """Every recorded op recomputed in order; the first error, if any."""
+    cdef int _forward(self, Instr* ins, Py_ssize_t n) noexcept:
+        """Every op of the program ins (fwd or efwd) recomputed in order;
+        the first error, if any."""
         cdef Node* N = A.nodes
-        cdef Instr* ins = self.fwd
-        cdef Instr* end = self.fwd + self.ncode
+        cdef Instr* end = ins + n
         cdef Node* x
         cdef Node* y
+        cdef Chain* ch
         cdef double m
         cdef int mi, err = MG_OK, first = MG_OK
         while ins < end:
             x = &N[ins.a]
-            if ins.op == DOT_FORWARD:           # m = w * x, then s = acc + m
+            if ins.op == DOT_CHAIN:
+                ch = &self.chains[ins.b]
+                m = _chain_value(N, ch, self.pairs, NULL, &mi)
+                _set_value(&N[ins.out], m, mi)
+                ch.g = 0.0                      # the links' grads: the int 0
+                ch.gi = NODE_INT_GRAD
+            elif ins.op == DOT_FORWARD:           # m = w * x, then s = acc + m
                 y = &N[ins.b]
                 m = mg_forward(OP_MUL, x.data, y.data, 0.0, &err)
                 mi = x.flags & y.flags & NODE_INT_DATA
                 _set_value(&N[ins.out], m, mi)
+                m = N[ins.out].data             # as the node holds it (an int's -0 is 0)
                 ins += 1
                 x = &N[ins.a]
                 _set_value(&N[ins.out], mg_forward(OP_ADD, x.data, m, 0.0, &err),
@@ -572,10 +861,21 @@ cdef class Tape:
                                  yi, nd.flags & NODE_INT_CONST))
         return first if first != MG_OK else err
 
-    cdef bytes _order(self, int32_t root):
-        """The recorded ops reachable from root, in reverse creation order
-        (an Instr array in a bytes object)."""
-        cdef Instr* out = <Instr*>PyMem_Malloc(checked_bytes(self.ncode, sizeof(Instr)))
+    cdef bytes _order_for(self, int32_t root, bint eliding):
+        """_order(root, eliding), kept for the next sweep. May run Python
+        code."""
+        orders = self.eorders if eliding else self.orders
+        order = orders.get(root)
+        if order is None:
+            order = orders[root] = self._order(root, eliding)
+        return order
+
+    cdef bytes _order(self, int32_t root, bint eliding):
+        """The ops of fwd (or with eliding, efwd) reachable from root, in
+        reverse creation order (an Instr array in a bytes object)."""
+        cdef Instr* prog = self.efwd if eliding else self.fwd
+        cdef Py_ssize_t n = self.nefwd if eliding else self.ncode
+        cdef Instr* out = <Instr*>PyMem_Malloc(checked_bytes(n, sizeof(Instr)))
         if out == NULL:
             raise MemoryError()
         cdef uint32_t epoch
@@ -583,11 +883,12 @@ cdef class Tape:
         cdef Py_ssize_t k, m = 0
         cdef int32_t c
         cdef Instr* ins
+        cdef Chain* ch
         try:
             mark = visit_marks(A, &epoch)
             mark[root] = epoch
-            for k in range(self.ncode - 1, -1, -1):
-                ins = &self.fwd[k]
+            for k in range(n - 1, -1, -1):
+                ins = &prog[k]
                 if mark[ins.out] != epoch:
                     continue
                 out[m] = ins[0]
@@ -595,7 +896,11 @@ cdef class Tape:
                     out[m].op = OP_MUL
                 m += 1
                 mark[ins.a] = epoch
-                if ins.op == OP_SELECT:
+                if ins.op == DOT_CHAIN:
+                    ch = &self.chains[ins.b]
+                    for c in range(2 * ch.n):
+                        mark[self.pairs[2 * ch.pairs + c]] = epoch
+                elif ins.op == OP_SELECT:
                     for c in range(self.cands[ins.b]):
                         mark[self.cands[ins.b + 1 + c]] = epoch
                 elif ins.b >= 0:
@@ -657,21 +962,34 @@ cdef class Tape:
     cdef int _backward(self, int32_t r) except -1:
         if self.reaches_outside or not self.closed or self.python_op is not None:
             return run_backward(A, r)
-        order = self.orders.get(r)
-        if order is None:
-            order = self.orders[r] = self._order(r)
+        cdef bint eliding
+        while True:     # an order is made at most once per root and mode; making
+            eliding = self.stale == 1       # it can run Python code (a replay)
+            order = self._order_for(r, eliding)
+            if eliding == (self.stale == 1):
+                break
         cdef const Instr* ins = <const Instr*><const char*>order
         cdef Py_ssize_t k = 0, m = len(<bytes>order) // sizeof(Instr)
-        A.nodes[r].grad = 1.0
-        A.nodes[r].flags |= NODE_INT_GRAD
         if python_backwards() != self.pyback_seen:
             if self._has_python_backward(ins, m):   # a node was given a `_backward`
+                if self.elide:
+                    self._stop_eliding()
+                    return self._backward(r)
+                A.nodes[r].grad = 1.0
+                A.nodes[r].flags |= NODE_INT_GRAD
                 return self._backward_rest(ins, m, r)
             self.pyback_seen = python_backwards()
+        if self.stale == 2:
+            self._write_links()             # a second sweep: on the nodes themselves
+        # No Python code runs from here on.
+        A.nodes[r].grad = 1.0
+        A.nodes[r].flags |= NODE_INT_GRAD
         cdef Node* N = A.nodes
         cdef double* C = A.consts
         while k < m:
-            if ins[k].op == DOT_BACKWARD:      # s = acc + m, then m = w * x
+            if ins[k].op == DOT_CHAIN:
+                _chain_backward(N, C, &self.chains[ins[k].b], self.pairs)
+            elif ins[k].op == DOT_BACKWARD:      # s = acc + m, then m = w * x
                 mg_backward_op(N, C, ins[k].out, OP_ADD, ins[k].a, ins[k].b)
                 k += 1
                 mg_backward_op(N, C, ins[k].out, OP_MUL, ins[k].a, ins[k].b)
@@ -684,6 +1002,8 @@ cdef class Tape:
             else:
                 mg_node_backward(N, C, ins[k].out)
             k += 1
+        if eliding:
+            self.stale = 2
         return 0
 
     cdef bint _has_python_backward(self, const Instr* ins, Py_ssize_t m) noexcept:
@@ -738,6 +1058,54 @@ cdef class Tape:
             out.append((A.nodes[i].op, bool(A.nodes[i].flags & NODE_INT_CONST),
                         const, tuple(refs)))
         return out
+
+
+# The tapes in the eliding mode (borrowed: a tape leaves before it goes).
+cdef PyObject** _eliding = NULL
+cdef Py_ssize_t _neliding = 0
+cdef Py_ssize_t _cap_eliding = 0
+
+
+cdef bint _join_eliding(Tape t) noexcept:
+    global _eliding, _cap_eliding, _neliding
+    cdef void* p
+    if _neliding == _cap_eliding:
+        p = realloc(_eliding, (2 * _cap_eliding + 4) * sizeof(PyObject*))
+        if p == NULL:
+            return False
+        _eliding = <PyObject**>p
+        _cap_eliding = 2 * _cap_eliding + 4
+    _eliding[_neliding] = <PyObject*>t
+    _neliding += 1
+    return True
+
+
+cdef void _leave_eliding(Tape t) noexcept:
+    global _neliding
+    cdef Py_ssize_t k
+    for k in range(_neliding):
+        if _eliding[k] == <PyObject*>t:
+            _neliding -= 1
+            _eliding[k] = _eliding[_neliding]
+            return
+
+
+cdef void _on_stale(int32_t i) noexcept:
+    """The arena's on_stale hook (arena.h): every stale tape's links
+    written; for i >= 0, link i's tape stops eliding."""
+    cdef Py_ssize_t k
+    for k in range(_neliding):
+        if (<Tape>_eliding[k]).stale:
+            (<Tape>_eliding[k])._write_links()
+    if i < 0:
+        return
+    for k in range(_neliding):
+        if (<Tape>_eliding[k])._has_link(i):
+            (<Tape>_eliding[k])._stop_eliding()
+            return
+
+
+A.on_stale = _on_stale
 
 
 def recording():

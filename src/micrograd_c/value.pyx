@@ -27,7 +27,7 @@ from micrograd_c.arena cimport (
     Arena, Node, get_arena, arena_reserve, node_put, node_decref,
     Py_INCREF_PTR, Py_DECREF_PTR,
     NODE_INT_DATA, NODE_INT_GRAD, NODE_INT_CONST, NODE_PYBACK, NODE_KEEP,
-    NODE_REACHES_PY, NODE_RECORDING)
+    NODE_REACHES_PY, NODE_RECORDING, NODE_ELIDED)
 from micrograd_c.ops cimport (
     OP_LEAF, OP_ADD, OP_MUL, OP_POW, OP_POWV, OP_CUSTOM, OP_LINK, OP_MAX, OP_SELECT,
     N_OPS,
@@ -532,6 +532,8 @@ cdef Value wrap(int32_t i):
     cdef PyObject* h = A.handles[i]
     if h != NULL:
         return <Value>h
+    if A.nodes[i].flags & NODE_ELIDED:
+        A.on_stale(i)                   # written now, and at every replay from now on
     cdef Value v = _new_handle()
     h = A.handles[i]                  # the allocation may have made one
     if h != NULL:
@@ -564,6 +566,8 @@ cdef int32_t _writable(Value v) except -1:
         arena_reserve(A, 1)
         _attach(v, node_put(A, OP_LEAF, 0.0, NONE, NONE, 0.0, NODE_INT_DATA))
         _adopt_attrs(v, _has_backward(v))
+    elif A.nstale and A.nodes[v.idx].a >= 0:
+        A.on_stale(-1)                  # nodes computed from this one are written first
     return v.idx
 
 
