@@ -193,7 +193,7 @@ cdef enum:
     DOT_CHAIN = 102       # a whole Chain (below): out, acc, b = its number
 
 
-# A dot chain: s_1 = acc + m_1, s_2 = s_1 + m_2, ..., out = s_n, with
+# A dot chain: s_1 = acc + m_1, s_2 = s_1 + m_2, ..., out = s_n (n >= 2), with
 # m_k = a_k * b_k, whose links (the products m_k and the partial sums s_k,
 # k < n) have no handle and no parent but the next link. That is what
 # `dot`, `sum` over products and micrograd's Neuron build, most of a
@@ -633,6 +633,14 @@ cdef class Tape:
                     break
                 self.links[nl] = s
                 nl += 1
+            if ch.n == 1:               # one product: a fused pair does as well
+                np -= 1
+                nl -= 1
+                self.efwd[nf] = f[k]
+                self.efwd[nf + 1] = f[k + 1]
+                nf += 2
+                k = j
+                continue
             ch.out = s
             self.efwd[nf].out = s
             self.efwd[nf].a = ch.acc
