@@ -58,11 +58,13 @@ What is recorded, and what is not:
   registers: its products and partial sums, which nothing else refers to,
   are left unwritten, most of a network's nodes. They are written before
   anything can see them: when one is reached through ``_prev``, when the
-  data of a node computed from them is set, when a ``backward()`` other than
-  the recording's own runs (or its own runs a second time), when the
-  recording is dropped. Their values are then those of the replay, even
-  after an optimizer step. A recording whose nodes were reached through
-  ``_prev`` writes every node from then on.
+  data or grad of any computed node is set (by Python code or an optimizer;
+  a parameter's, a leaf's, does not count), when a ``backward()`` other
+  than the recording's first one after a replay runs or a ``_backward()``
+  is called, when the recording is dropped. Their values are then those of
+  the replay, even after an optimizer step. A recording one of whose
+  unwritten nodes was reached through ``_prev`` writes every node from then
+  on.
 - Index inputs: ints that select Values, such as token ids, are inputs of
   the recording when their parameter is named in ``index_inputs`` and the
   function selects with ``micrograd.engine.take(values, i)`` (an embedding

@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 import micrograd
 from micrograd.engine import Value, dot
 from micrograd.nn import MLP
-from micrograd.optim import Adam
+from micrograd.optim import SGD, Adam
 
 X = [[0.5, -1.25], [1.5, 0.25], [-0.75, 2.0], [0.125, -0.5]]
 Y = [1.0, -1.0, 1.0, -1.0]
@@ -299,3 +299,81 @@ def test_a_gc_callback_that_walks_the_graph_mid_step(twins):
     assert walks and a.tape.elided == 0
     assert got == train(b, 4)
     same(a, b)
+
+
+def twin_dots(body):
+    """For plain in (False, True): a compiled dot over three weights,
+    recorded, then body(f, ws) run after one replay; returns both results."""
+    out = []
+    for plain in (False, True):
+        ws = [Value(0.5), Value(-2.0), Value(3.0)]
+        f = micrograd.compile(lambda xs: dot(ws, [x.tanh() for x in xs]))
+        f([1.0, 2.0, 0.5])
+        if plain:
+            tape_of(f).write_every_node()
+        else:
+            assert tape_of(f).elided > 0
+        out.append(body(f, ws))
+    return out
+
+
+def test_backward_by_hand_after_the_sweep():
+    """micrograd's recursive chain rule, `_backward()` node by node, run on
+    top of the recording's sweep: the links' grads are there for it."""
+    def body(f, ws):
+        y = f([1.5, -1.0, 0.25])
+        y.backward()
+
+        def by_hand(v):
+            v._backward()
+            for c in v._prev:
+                by_hand(c)
+        by_hand(y)
+        return [key(w) for w in ws], graph(y)
+    elided, plain = twin_dots(body)
+    assert elided == plain
+
+
+def test_an_optimizer_over_computed_values():
+    """The C optimizers take any Values: updating a computed one that a
+    chain read writes the chain's links first (as its setter does)."""
+    def body(f, ws):
+        y = f([1.5, -1.0, 0.25])
+        y.backward()
+        hidden = [c for v in y._prev for c in ([v] if v._op == "tanh" else [])]
+        SGD(ws, lr=0.5).step()          # leaves: the snapshot keeps their old values
+        return [key(w) for w in ws], graph(y), hidden
+    (ea, eg, _), (pa, pg, _) = twin_dots(body)
+    assert (ea, eg) == (pa, pg)
+
+    def through_computed(plain):
+        ws = [Value(0.5), Value(-2.0), Value(3.0)]
+        f = micrograd.compile(lambda xs: (lambda h: (dot(ws, h), h))([x.tanh() for x in xs]))
+        f([1.0, 2.0, 0.5])
+        if plain:
+            tape_of(f).write_every_node()
+        y, h = f([1.5, -1.0, 0.25])
+        y.backward()
+        SGD(h, lr=0.5).step()           # the tanh nodes, which the chain read
+        return graph(y)
+    assert through_computed(False) == through_computed(True)
+
+
+def test_a_replay_inside_a_python_backward():
+    """A compiled function called from a `_backward` (a monitoring call):
+    the rest of the dynamic sweep adds onto links a replay has reset."""
+    def body(f, ws):
+        y = f([1.5, -1.0, 0.25])
+        y.backward()
+        z = Value(0.0, (y,), "custom")
+
+        def backward():
+            y.grad += 2 * z.grad
+            f([1.5, -1.0, 0.25])
+        z._backward = backward
+        for w in ws:
+            w.grad = 0
+        z.backward()
+        return [key(w) for w in ws], graph(y)
+    elided, plain = twin_dots(body)
+    assert elided == plain

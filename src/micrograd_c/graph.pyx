@@ -282,6 +282,8 @@ cdef int run_order(Arena* A, const int32_t* order, Py_ssize_t count,
             j = order[k]
             if A.nodes[j].flags & NODE_PYBACK and _py_backward != NULL:
                 _py_backward(j)                 # anything may happen here
+                if A.nstale:                    # a replay, say: its links, as
+                    A.on_stale(-1)              # a plain replay leaves them
             else:
                 mg_node_backward(A.nodes, A.consts, j)
     finally:

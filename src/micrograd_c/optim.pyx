@@ -309,6 +309,15 @@ cdef class Optimizer:
     cdef inline Node* _node(self, Py_ssize_t k) noexcept:
         return &A.nodes[(<Value>self._params[k]).idx]
 
+    cdef inline Node* _updated(self, Py_ssize_t k) noexcept:
+        """Parameter k's node, about to be updated: for a computed one, the
+        nodes a recording left unwritten are written first (arena.h's
+        on_stale), as setting its `data` does. Runs no Python code."""
+        cdef Node* p = self._node(k)
+        if p.a >= 0 and A.nstale:
+            A.on_stale(-1)
+        return p
+
     # ---- saved state ----------------------------------------------------------------
 
     def state_dict(self):
@@ -556,7 +565,7 @@ cdef class SGD(Optimizer):
             started = self._started[g]
             # No Python code runs in this loop: p stays valid.
             for k in range(lo, hi):
-                p = self._node(k)
+                p = self._updated(k)
                 d = p.grad
                 if wd != 0.0:
                     d = d + wd * p.data
@@ -706,7 +715,7 @@ cdef class Adam(Optimizer):
             c2 = 1.0 - pow(b2, <double>self._t)
             # No Python code runs in this loop: p stays valid.
             for k in range(lo, hi):
-                p = self._node(k)
+                p = self._updated(k)
                 d = p.grad
                 if wd != 0.0:
                     if decoupled:

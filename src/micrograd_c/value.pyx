@@ -1092,7 +1092,10 @@ A scalar and its gradient: a node of the autograd graph.
 
     def _chain_rule(self):
         """The op's local chain rule, applied once (the default `_backward`)."""
-        mg_node_backward(A.nodes, A.consts, node_of(self))
+        cdef int32_t i = node_of(self)
+        if A.nstale:
+            A.on_stale(-1)      # its children may be a recording's unwritten links
+        mg_node_backward(A.nodes, A.consts, i)
 
     def backward(self):
         """Set this node's grad to 1 and accumulate d(self)/d(node) into the
