@@ -200,9 +200,11 @@ cdef enum:
 # network's nodes. A replay in the eliding mode runs a chain in registers
 # and writes only out; its links hold nothing a dynamic run would show,
 # until they are written (Tape._write_links) before anything can see them:
-# before a link gets a handle (the arena's on_stale hook, from wrap), before
-# a computed node's data is set or a backward() outside the recording runs
-# (on_stale(-1)), and when the tape goes. Leaves can change meanwhile (an
+# before a link gets a handle (the arena's on_stale hook, from wrap; the
+# tape then stops eliding), before a computed node's data or grad is set (by
+# a setter or an optimizer), a backward() outside the recording runs or a
+# `_backward` is called (on_stale(-1)), before a second sweep after one
+# replay, and when the tape goes. Leaves can change meanwhile (an
 # optimizer's step): their values at the replay are kept (the snapshot).
 # The links' grads are all the same number after a sweep (an ADD passes its
 # grad on as it is): the chain keeps it.
@@ -270,9 +272,13 @@ cdef inline void _chain_backward(Node* N, const double* C, Chain* ch,
     cdef int gi = N[ch.out].flags & NODE_INT_GRAD
     cdef double g = 0.0 + G             # each link's grad: its int 0 plus G
     cdef Py_ssize_t k
-    for k in range(ch.n - 1, 0, -1):    # (the MUL rows do not read their node)
-        mg_backward_grad(N, C, ch.out, OP_MUL, p[2 * k], p[2 * k + 1], 0.0, g, gi)
-    mg_add_grad(N, ch.acc, G if ch.n == 1 else g, gi)     # s_1 = acc + m_1
+    if gi:                              # the MUL rows do not read their node (out)
+        for k in range(ch.n - 1, 0, -1):
+            mg_backward_grad(N, C, ch.out, OP_MUL, p[2 * k], p[2 * k + 1], 0.0, g, 1)
+    else:                               # (float grads: the int rules compiled out)
+        for k in range(ch.n - 1, 0, -1):
+            mg_backward_grad(N, C, ch.out, OP_MUL, p[2 * k], p[2 * k + 1], 0.0, g, 0)
+    mg_add_grad(N, ch.acc, g, gi)       # s_1 = acc + m_1 (a link: n >= 2)
     mg_backward_grad(N, C, ch.out, OP_MUL, p[0], p[1], 0.0, g, gi)
     ch.g = g
     ch.gi = gi
@@ -653,7 +659,13 @@ cdef class Tape:
         self.nchains = nch
         self.npairs = np
         self.nlinks = nl
-        if nch == 0:
+        if nch == 0:                    # nothing to elide: keep nothing
+            PyMem_Free(self.efwd)
+            PyMem_Free(self.chains)
+            PyMem_Free(self.pairs)
+            PyMem_Free(self.links)
+            self.efwd = self.chains = NULL
+            self.pairs = self.links = NULL
             return 0
         self._find_snapshot()
         for k in range(nl):
