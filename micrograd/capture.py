@@ -158,6 +158,21 @@ def _as_indices(obj: Any) -> Any:
     return obj
 
 
+def _positions(signature: inspect.Signature, names: tuple[str, ...]) -> tuple[int, ...] | None:
+    """The positions of the parameters names in a positional call, in
+    order, or None if one of them cannot be passed by position (or the
+    function has ``*args`` before one)."""
+    params = list(signature.parameters.values())
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    at: list[int] = []
+    for name in names:
+        k = next(k for k, p in enumerate(params) if p.name == name)
+        if any(p.kind not in kinds for p in params[:k + 1]):
+            return None
+        at.append(k)
+    return tuple(sorted(set(at)))
+
+
 def _copy_out(out: Any) -> Any:
     """A fresh copy of the output containers (the Values are shared)."""
     t = type(out)
@@ -221,6 +236,7 @@ class CompiledFunction(Generic[P, R]):
             index_inputs = (index_inputs,)
         index_inputs = tuple(index_inputs)
         self._signature: inspect.Signature | None = None
+        self._index_positions: tuple[int, ...] | None = None
         if index_inputs:
             try:
                 self._signature = inspect.signature(fn)
@@ -231,6 +247,7 @@ class CompiledFunction(Generic[P, R]):
             if unknown:
                 raise ValueError(f"index_inputs names no parameter of {fn!r}: "
                                  f"{', '.join(map(repr, unknown))}")
+            self._index_positions = _positions(self._signature, index_inputs)
         self.fn = fn
         self.check = check
         self.cache_size = cache_size
@@ -243,6 +260,12 @@ class CompiledFunction(Generic[P, R]):
                       kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The call's arguments with the ints of the index inputs as Index objects."""
         assert self._signature is not None     # set when there are index inputs
+        where = self._index_positions
+        if not kwargs and where is not None and where[-1] < len(args):
+            marked = list(args)         # the common call: binding would give the same
+            for k in where:
+                marked[k] = _as_indices(marked[k])
+            return tuple(marked), kwargs
         bound = self._signature.bind(*args, **kwargs)
         for name in self.index_inputs:
             if name in bound.arguments:

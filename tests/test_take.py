@@ -246,3 +246,31 @@ def test_check_runs_dynamically_and_does_not_warn():
         step(1.0)
         with pytest.raises(RuntimeError, match="differs"):
             step(-1.0)
+
+
+@pytest.mark.parametrize("form", ["positional", "keyword", "mixed", "positional-only",
+                                  "after *args"])
+def test_index_inputs_in_every_call_form(form):
+    """Index inputs passed by position (marked without binding the
+    signature) or by keyword (bound): each form records once, then replays
+    with each call's index."""
+    table = [Value(float(k * k)) for k in range(5)]
+
+    if form == "positional-only":
+        def f(tok, /, x):
+            return take(table, tok) * x
+        call = lambda i: step(i, 2.0)                          # noqa: E731
+    elif form == "after *args":
+        def f(*xs, tok):
+            return take(table, tok) * xs[0]
+        call = lambda i: step(2.0, tok=i)                      # noqa: E731
+    else:
+        def f(x, tok):
+            return take(table, tok) * x
+        call = {"positional": lambda i: step(2.0, i),
+                "keyword": lambda i: step(x=2.0, tok=i),
+                "mixed": lambda i: step(2.0, tok=i)}[form]
+    step = micrograd.compile(f, index_inputs="tok")
+    for i in [1, 3, 0, 4, -2]:
+        assert call(i).data == 2.0 * table[i].data
+    assert step.cache_info()["recordings"] == 1
