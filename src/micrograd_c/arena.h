@@ -49,6 +49,14 @@ typedef struct {
                             every node from then on */
 } Arena;
 
+/* Before anything that can see a node a recording's replay left unwritten
+   (a dynamic backward, a `_backward`, a change to a computed node's data or
+   grad): every such node written (tape.pyx). Runs no Python code. */
+MG_INLINE void mg_write_elided(Arena *A)
+{
+    if (A->nstale) A->on_stale(-1);
+}
+
 /* The lowest free slot (or a new one at the top), in reserved room. Lowest
    first, so a graph rebuilt every step lies in memory in creation order,
    which is the order backward() walks. */

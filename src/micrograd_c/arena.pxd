@@ -106,6 +106,8 @@ cdef extern from "micrograd_c/arena.h":
                                    int32_t b, double c, uint16_t flags) noexcept
     # Freeing a node whose children outlive it (the common release).
     bint mg_release_alone(Arena* A, int32_t i) noexcept
+    # Every node a recording's replay left unwritten, written (arena.h).
+    void mg_write_elided(Arena* A) noexcept
 
 
 cdef Arena* get_arena() noexcept

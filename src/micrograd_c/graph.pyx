@@ -31,7 +31,7 @@ The GIL stays held throughout: it is what guards the arena.
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
 
-from micrograd_c.arena cimport mg_node_backward
+from micrograd_c.arena cimport mg_node_backward, mg_write_elided
 from micrograd_c.arena cimport (
     MG_MOVING_ARENA, NODE_ORDERED, NODE_PYBACK, NODE_INT_GRAD, node_incref, node_decref, checked_bytes)
 
@@ -234,8 +234,7 @@ cdef int run_backward(Arena* A, int32_t root) except -1:
     cdef int32_t j
     if A.releasing:
         raise RuntimeError("backward() called while the graph is being freed")
-    if A.nstale:
-        A.on_stale(-1)          # a recording's unwritten nodes, which it may reach
+    mg_write_elided(A)          # a recording's unwritten nodes, which it may reach
     _reserve(A)
     A.nodes[root].grad = 1.0
     A.nodes[root].flags |= NODE_INT_GRAD
@@ -282,8 +281,7 @@ cdef int run_order(Arena* A, const int32_t* order, Py_ssize_t count,
             j = order[k]
             if A.nodes[j].flags & NODE_PYBACK and _py_backward != NULL:
                 _py_backward(j)                 # anything may happen here
-                if A.nstale:                    # a replay, say: its links, as
-                    A.on_stale(-1)              # a plain replay leaves them
+                mg_write_elided(A)              # after a replay, say: as a plain one leaves them
             else:
                 mg_node_backward(A.nodes, A.consts, j)
     finally:

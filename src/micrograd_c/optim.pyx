@@ -18,6 +18,7 @@ from libc.math cimport sqrt, pow
 from libc.string cimport memset
 
 from micrograd_c.arena cimport Arena, Node, get_arena, checked_bytes, NODE_INT_DATA, NODE_INT_GRAD
+from micrograd_c.arena cimport mg_write_elided
 from micrograd_c.value cimport Value, to_double, node_of
 
 cdef Arena* A = get_arena()
@@ -314,8 +315,8 @@ cdef class Optimizer:
         nodes a recording left unwritten are written first (arena.h's
         on_stale), as setting its `data` does. Runs no Python code."""
         cdef Node* p = self._node(k)
-        if p.a >= 0 and A.nstale:
-            A.on_stale(-1)
+        if p.a >= 0:
+            mg_write_elided(A)
         return p
 
     # ---- saved state ----------------------------------------------------------------

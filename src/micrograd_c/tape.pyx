@@ -699,6 +699,13 @@ cdef class Tape:
             raise MemoryError()
         return 0
 
+    cdef void _take_snapshot(self) noexcept:
+        """The snapshot: the values the leaves have now (a replay's)."""
+        cdef Py_ssize_t k
+        for k in range(self.nsnap):
+            self.snap_data[k] = A.nodes[self.snap[k]].data
+            self.snap_flags[k] = A.nodes[self.snap[k]].flags & NODE_INT_DATA
+
     cdef void _swap_snapshot(self) noexcept:
         """The snapshot's values and the leaves' own, exchanged."""
         cdef Node* nd
@@ -809,9 +816,7 @@ cdef class Tape:
         self._check_selections()
         cdef int err
         if self.elide:
-            for k in range(self.nsnap):
-                self.snap_data[k] = A.nodes[self.snap[k]].data
-                self.snap_flags[k] = A.nodes[self.snap[k]].flags & NODE_INT_DATA
+            self._take_snapshot()
             err = self._forward(self.efwd, self.nefwd)
             self._set_stale(1)
         else:

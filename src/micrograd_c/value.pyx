@@ -22,7 +22,7 @@ from libc.math cimport isfinite
 from libc.string cimport memset
 from libc.stdint cimport int32_t, uint16_t, uint32_t
 
-from micrograd_c.arena cimport mg_node_backward
+from micrograd_c.arena cimport mg_node_backward, mg_write_elided
 from micrograd_c.arena cimport (
     Arena, Node, get_arena, arena_reserve, node_put, node_decref,
     Py_INCREF_PTR, Py_DECREF_PTR,
@@ -566,8 +566,8 @@ cdef int32_t _writable(Value v) except -1:
         arena_reserve(A, 1)
         _attach(v, node_put(A, OP_LEAF, 0.0, NONE, NONE, 0.0, NODE_INT_DATA))
         _adopt_attrs(v, _has_backward(v))
-    elif A.nstale and A.nodes[v.idx].a >= 0:
-        A.on_stale(-1)                  # nodes computed from this one are written first
+    elif A.nodes[v.idx].a >= 0:
+        mg_write_elided(A)              # nodes computed from this one are written first
     return v.idx
 
 
@@ -1093,8 +1093,7 @@ A scalar and its gradient: a node of the autograd graph.
     def _chain_rule(self):
         """The op's local chain rule, applied once (the default `_backward`)."""
         cdef int32_t i = node_of(self)
-        if A.nstale:
-            A.on_stale(-1)      # its children may be a recording's unwritten links
+        mg_write_elided(A)      # its children may be a recording's unwritten links
         mg_node_backward(A.nodes, A.consts, i)
 
     def backward(self):
